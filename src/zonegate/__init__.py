@@ -1,0 +1,3 @@
+"""zonegate: an LLM gateway that routes by data sensitivity, fails closed and audits every call."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""The ``zonegate`` command line: a Typer root and one module per command group."""

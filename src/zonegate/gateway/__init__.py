@@ -1,0 +1,1 @@
+"""The HTTP gateway: ``create_app(config)``, thin handlers, one pipeline, one error mapping."""

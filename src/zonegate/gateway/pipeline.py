@@ -1,0 +1,397 @@
+"""The one request pipeline: auth, parse, classify, decide, call (within the permitted set), audit.
+
+Every step fails closed. A request is audited exactly once, allowed or denied, and its response is
+released only after that record is committed; a stream's ``[DONE]`` follows the commit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from collections.abc import AsyncIterator, Mapping
+from decimal import Decimal
+from typing import Any
+
+import anyio
+from pydantic import ValidationError
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+
+from zonegate.errors import (
+    BodyTooLarge,
+    InvalidRequest,
+    NotFound,
+    PolicyDenied,
+    ServiceUnavailable,
+    UpstreamError,
+    ZonegateError,
+)
+from zonegate.gateway.errors import error_event, error_response
+from zonegate.gateway.facts import RequestFacts
+from zonegate.gateway.services import GatewayServices
+from zonegate.gateway.sse import DONE, SSEResponse, sse_event
+from zonegate.guards.classify import collect_texts
+from zonegate.policy.decide import decide
+from zonegate.policy.types import Allow, Deny, PolicyInput, PrincipalView, Reason
+from zonegate.policy.views import route_for
+from zonegate.wire.openai_chat import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest
+
+DATA_CLASS_HEADER = "x-zonegate-data-class"
+PURPOSE_HEADER = "x-zonegate-purpose"
+_METADATA_CLASS_KEYS = ("zonegate_data_class", "data_class")
+_METADATA_PURPOSE_KEYS = ("zonegate_purpose", "purpose")
+_MILLION = Decimal(1_000_000)
+
+
+class ChatPipeline:
+    def __init__(self, services: GatewayServices) -> None:
+        self.s = services
+        self._max_body = services.loaded.config.server.max_body_bytes
+        self._config_hash = services.loaded.hash
+
+    async def handle(self, request: Request) -> Response | SSEResponse:
+        facts = RequestFacts("chat.completions", trace_id=request.headers.get("traceparent"))
+        try:
+            response = await self._run(request, facts)
+        except ZonegateError as exc:
+            facts.fail(exc)
+            response = error_response(exc)
+        if isinstance(response, SSEResponse):
+            return response  # audited by the stream itself, before [DONE]
+        try:
+            await self._audit(facts)
+        except ServiceUnavailable as exc:
+            response = error_response(exc)
+        response.headers.update(self._headers(facts))
+        return response
+
+    # -- steps -------------------------------------------------------------------------------
+
+    async def _run(self, request: Request, facts: RequestFacts) -> Response | SSEResponse:
+        headers = request.headers
+        key = await self.s.authenticator.authenticate(
+            headers.get("authorization"), headers.get("x-api-key")
+        )
+        facts.principal_id, facts.team = key.key_id, key.team
+        principal = self.s.principal(key)
+
+        body = await self._read_body(request)
+        data = _parse_json(body)
+        req = _validate(data)
+        facts.requested_model = req.model
+        facts.stream = req.stream
+        facts.params = _params(req)
+
+        classes = self.s.views.classes
+        declared_rank = self._declared_rank(headers.get(DATA_CLASS_HEADER), req.metadata, facts)
+        facts.purpose = headers.get(PURPOSE_HEADER) or _first(req.metadata, _METADATA_PURPOSE_KEYS)
+        found = self.s.classifier.classify(collect_texts(data))
+        facts.findings = dict(found.counts)
+        effective = classes.max_rank(declared_rank, found.max_rank)
+        facts.effective_class = classes.name(effective)
+        rule = self.s.loaded.config.retention_for(facts.effective_class)
+        facts.content_mode, facts.retain_days = rule.content, rule.ttl_days
+
+        route = route_for(self.s.views, req.model)
+        facts.route = route.name if route is not None and not route.direct else None
+        decision = _decide(self.s, principal, req.model, effective, facts.purpose)
+        facts.guard_verdicts["policy"] = {c.model_id: c.verdict.value for c in decision.candidates}
+        if isinstance(decision, Deny):
+            facts.decision, facts.reason_code = "deny", decision.reason.value
+            raise _denial(decision, req.model)
+        facts.decision, facts.reason_code = "allow", "permitted"
+        if not self.s.writer.healthy:
+            raise ServiceUnavailable(
+                "the audit store is failing, so no request is sent upstream until it recovers",
+                code="audit_unavailable",
+            )
+        chain = (decision.model_id, *decision.fallbacks)
+        if req.stream:
+            return await self._stream(req, chain, facts, body)
+        completion = await self._complete(req, chain, facts)
+        self._account(facts, completion.usage)
+        text = completion.choices[0].message.content if completion.choices else None
+        facts.content = _content(facts.content_mode, body, text)
+        return Response(
+            completion.model_dump_json(exclude_none=True), media_type="application/json"
+        )
+
+    async def _read_body(self, request: Request) -> bytes:
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > self._max_body:
+            raise _too_large(int(length), self._max_body)
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > self._max_body:
+                    raise _too_large(size, self._max_body)
+                chunks.append(chunk)
+        except ClientDisconnect:
+            raise InvalidRequest("the client closed the connection while sending") from None
+        return b"".join(chunks)
+
+    def _declared_rank(
+        self, header: str | None, metadata: Mapping[str, str] | None, facts: RequestFacts
+    ) -> int | None:
+        declared = header or _first(metadata, _METADATA_CLASS_KEYS)
+        if declared is None:
+            return None
+        classes = self.s.views.classes
+        if declared not in classes:
+            raise InvalidRequest(
+                f"unknown data class {declared!r} in the X-Zonegate-Data-Class header or "
+                f"metadata; use one of {list(classes.names)}",
+                code="unknown_data_class",
+                param="X-Zonegate-Data-Class",
+            )
+        facts.declared_class = declared
+        return classes.rank(declared)
+
+    async def _complete(
+        self, req: ChatCompletionRequest, chain: tuple[str, ...], facts: RequestFacts
+    ) -> ChatCompletion:
+        last: UpstreamError | None = None
+        for model_id in chain:
+            self._serving(facts, model_id)
+            try:
+                completion = await self.s.providers[model_id].complete(req)
+            except UpstreamError as exc:
+                last = exc
+                continue
+            facts.served_model = completion.model
+            return completion
+        assert last is not None
+        raise last
+
+    async def _stream(
+        self, req: ChatCompletionRequest, chain: tuple[str, ...], facts: RequestFacts, body: bytes
+    ) -> SSEResponse:
+        """Open the stream on the first permitted model that yields a first chunk."""
+        last: UpstreamError | None = None
+        for model_id in chain:
+            self._serving(facts, model_id)
+            chunks = self.s.providers[model_id].stream(req)
+            try:
+                first = await chunks.__anext__()
+            except StopAsyncIteration:
+                first = None
+            except UpstreamError as exc:
+                last = exc
+                await _aclose(chunks)
+                continue
+            facts.ttft_ms = round(facts.elapsed_ms(), 3)
+            include_usage = bool(req.stream_options and req.stream_options.include_usage)
+            events = self._events(chunks, first, facts, include_usage, body)
+            return SSEResponse(events, self._headers(facts))
+        assert last is not None
+        raise last
+
+    async def _events(
+        self,
+        chunks: AsyncIterator[ChatCompletionChunk],
+        first: ChatCompletionChunk | None,
+        facts: RequestFacts,
+        include_usage: bool,
+        body: bytes,
+    ) -> AsyncIterator[bytes]:
+        parts: list[str] = []
+        try:
+            try:
+                chunk = first
+                while chunk is not None:
+                    event = self._chunk_event(chunk, facts, include_usage, parts)
+                    if event is not None:
+                        yield event
+                    chunk = await anext(chunks, None)
+            except ZonegateError as exc:  # the upstream failed mid-stream
+                facts.fail(exc)
+                yield error_event(exc)
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await _aclose(chunks)
+        except BaseException:
+            facts.status, facts.error_class = 499, "client_disconnected"
+            facts.error_message = "the client closed the stream before it ended"
+            with anyio.CancelScope(shield=True):
+                facts.content = _content(facts.content_mode, body, "".join(parts))
+                # If this fails the writer has logged it; nobody is left to tell.
+                with contextlib.suppress(ServiceUnavailable):
+                    await self._audit(facts)
+            raise
+        facts.content = _content(facts.content_mode, body, "".join(parts))
+        try:
+            await self._audit(facts)
+        except ServiceUnavailable as exc:
+            yield error_event(exc)
+            return
+        yield DONE
+
+    def _chunk_event(
+        self,
+        chunk: ChatCompletionChunk,
+        facts: RequestFacts,
+        include_usage: bool,
+        parts: list[str],
+    ) -> bytes | None:
+        facts.served_model = chunk.model
+        for choice in chunk.choices:
+            if choice.delta.content:
+                parts.append(choice.delta.content)
+        if chunk.usage is not None:
+            self._account(facts, chunk.usage)
+            if not include_usage:
+                if not chunk.choices:
+                    return None
+                chunk = chunk.model_copy(update={"usage": None})
+        return sse_event(chunk.model_dump_json(exclude_none=True).encode())
+
+    # -- bookkeeping -------------------------------------------------------------------------
+
+    def _serving(self, facts: RequestFacts, model_id: str) -> None:
+        facts.fallback_chain.append(model_id)
+        facts.model_id = model_id
+        facts.zone = self.s.loaded.config.models[model_id].zone
+
+    def _account(self, facts: RequestFacts, usage: Any) -> None:
+        if usage is None:
+            return
+        facts.prompt_tokens, facts.completion_tokens = usage.prompt_tokens, usage.completion_tokens
+        assert facts.model_id is not None
+        pricing = self.s.loaded.config.models[facts.model_id].pricing
+        if pricing is not None:
+            facts.cost = (
+                pricing.input_per_mtok * usage.prompt_tokens
+                + pricing.output_per_mtok * usage.completion_tokens
+            ) / _MILLION
+
+    async def _audit(self, facts: RequestFacts) -> None:
+        record = facts.to_record(instance_id=self.s.instance_id, config_hash=self._config_hash)
+        await self.s.writer.write(record)
+
+    @staticmethod
+    def _headers(facts: RequestFacts) -> dict[str, str]:
+        headers = {"x-zonegate-request-id": facts.request_id}
+        if facts.model_id:
+            headers["x-zonegate-model"] = facts.model_id
+        if facts.zone:
+            headers["x-zonegate-zone"] = facts.zone
+        if facts.effective_class:
+            headers["x-zonegate-data-class"] = facts.effective_class
+        return headers
+
+
+def _decide(
+    s: GatewayServices, principal: PrincipalView, model: str, effective: int, purpose: str | None
+) -> Allow | Deny:
+    return decide(
+        PolicyInput(
+            principal=principal,
+            route_name=model,
+            effective_rank=effective,
+            purpose=purpose,
+            unhealthy=s.health.unhealthy(),
+        ),
+        s.views,
+    )
+
+
+def _denial(decision: Deny, model: str) -> ZonegateError:
+    if decision.reason is Reason.UNKNOWN_ROUTE:
+        return NotFound(
+            f"unknown model or route {model!r}; GET /v1/models lists what this key may use",
+            code="model_not_found",
+            param="model",
+        )
+    if decision.reason is Reason.NO_HEALTHY_MODEL:
+        return ServiceUnavailable(decision.message, code=decision.reason.value)
+    return PolicyDenied(decision.message, code=decision.reason.value)
+
+
+def _too_large(size: int, limit: int) -> BodyTooLarge:
+    return BodyTooLarge(
+        f"the request body is {size} bytes, over this gateway's limit of {limit} bytes "
+        "(server.max_body_bytes); send less context or raise the limit"
+    )
+
+
+def _parse_json(body: bytes) -> dict[str, Any]:
+    if not body:
+        raise InvalidRequest("the request body is empty; send a JSON chat-completions request")
+    try:
+        data = json.loads(body)
+    except json.JSONDecodeError as exc:
+        raise InvalidRequest(
+            f"the request body is not valid JSON: {exc.msg} at line {exc.lineno}, "
+            f"column {exc.colno}",
+            code="invalid_json",
+        ) from None
+    except UnicodeDecodeError:
+        raise InvalidRequest(
+            "the request body is not UTF-8 text; send JSON encoded as UTF-8", code="invalid_json"
+        ) from None
+    if not isinstance(data, dict):
+        raise InvalidRequest("the request body must be a JSON object", code="invalid_json")
+    return data
+
+
+def _validate(data: dict[str, Any]) -> ChatCompletionRequest:
+    try:
+        return ChatCompletionRequest.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        first = errors[0]
+        param = ".".join(str(p) for p in first["loc"])
+        described = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in errors[:5]
+        )
+        more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+        raise InvalidRequest(
+            f"invalid chat-completions request: {described}{more}", param=param or None
+        ) from None
+
+
+def _params(req: ChatCompletionRequest) -> dict[str, Any]:
+    params: dict[str, Any] = {"stream": req.stream}
+    if req.temperature is not None:
+        params["temperature"] = req.temperature
+    if req.top_p is not None:
+        params["top_p"] = req.top_p
+    limit = req.output_limit()
+    if limit is not None:
+        params["max_tokens"] = limit
+    if req.tools:
+        params["tools"] = [t.get("function", {}).get("name") for t in req.tools]
+    return params
+
+
+def _first(metadata: Mapping[str, str] | None, keys: tuple[str, ...]) -> str | None:
+    if not metadata:
+        return None
+    for key in keys:
+        if key in metadata:
+            return metadata[key]
+    return None
+
+
+def _content(mode: str, body: bytes, response_text: str | None) -> dict[str, Any] | None:
+    """What the audit log keeps of the content, per the data class's retention rule."""
+    if mode == "none":
+        return None
+    if mode == "full":
+        return {"request": json.loads(body), "response": response_text}
+    # "hash", and "redacted" until redaction transforms exist: keep only digests.
+    out: dict[str, Any] = {"request_sha256": hashlib.sha256(body).hexdigest()}
+    if response_text is not None:
+        out["response_sha256"] = hashlib.sha256(response_text.encode()).hexdigest()
+    if mode == "redacted":
+        out["note"] = "redaction not available; hashes kept instead"
+    return out
+
+
+async def _aclose(chunks: AsyncIterator[ChatCompletionChunk]) -> None:
+    aclose = getattr(chunks, "aclose", None)
+    if aclose is not None:
+        await aclose()

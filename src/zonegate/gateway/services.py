@@ -1,0 +1,91 @@
+"""Everything one gateway process needs, built once from the config in ``create_app``."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from zonegate.audit.writer import AuditWriter
+from zonegate.config.credentials import resolve_secret
+from zonegate.config.load import LoadedConfig
+from zonegate.gateway.auth import Authenticator
+from zonegate.guards.classify import Classifier
+from zonegate.guards.registry import load_detectors
+from zonegate.policy.types import PrincipalView
+from zonegate.policy.views import PolicyViews, build_views, principal_view
+from zonegate.providers.base import Provider
+from zonegate.providers.registry import ProviderRegistry
+from zonegate.store.db import Database
+from zonegate.store.keys import KeyInfo, KeyRepository
+
+
+@dataclass
+class ModelHealth:
+    """Models the router should skip. Filled by health checks and breakers; empty by default."""
+
+    down: set[str] = field(default_factory=set)
+
+    def unhealthy(self) -> frozenset[str]:
+        return frozenset(self.down)
+
+
+@dataclass
+class GatewayServices:
+    loaded: LoadedConfig
+    db: Database
+    views: PolicyViews
+    classifier: Classifier
+    providers: Mapping[str, Provider]
+    authenticator: Authenticator
+    writer: AuditWriter
+    instance_id: str
+    health: ModelHealth = field(default_factory=ModelHealth)
+    _principals: dict[tuple[str, str, str], PrincipalView] = field(default_factory=dict)
+
+    def principal(self, key: KeyInfo) -> PrincipalView:
+        """The policy's view of a caller, built once per (key, team, role)."""
+        cache_key = (key.key_id, key.team, key.role)
+        view = self._principals.get(cache_key)
+        if view is None:
+            view = principal_view(
+                self.loaded.config, self.views.classes, key.key_id, key.team, key.role
+            )
+            self._principals[cache_key] = view
+        return view
+
+    async def start(self) -> None:
+        for provider in self.providers.values():
+            await provider.start()
+        self.writer.start()
+
+    async def close(self) -> None:
+        await self.writer.close()
+        for provider in self.providers.values():
+            await provider.aclose()
+        self.db.dispose()
+
+
+def build_services(
+    loaded: LoadedConfig, db: Database, *, instance_id: str | None = None
+) -> GatewayServices:
+    config = loaded.config
+    views = build_views(config)
+    registry = ProviderRegistry()
+    providers = {
+        model_id: registry.build(model_id, model, resolve_secret)
+        for model_id, model in config.models.items()
+    }
+    return GatewayServices(
+        loaded=loaded,
+        db=db,
+        views=views,
+        classifier=Classifier(load_detectors(config), views.classes),
+        providers=providers,
+        authenticator=Authenticator(KeyRepository(db), ttl=config.server.auth_cache_seconds),
+        writer=AuditWriter(db, batch_max=config.audit.batch_max),
+        instance_id=instance_id
+        or config.server.instance_id
+        or f"{socket.gethostname()}:{os.getpid()}",
+    )

@@ -1,0 +1,1 @@
+"""Detectors and guards: what is in a request, and what may leave the gateway."""

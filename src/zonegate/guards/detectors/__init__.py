@@ -1,0 +1,1 @@
+"""Built-in detectors, registered through the ``zonegate.detectors`` entry points."""

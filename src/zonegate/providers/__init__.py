@@ -1,0 +1,1 @@
+"""Upstream providers behind one protocol, found through the zonegate.providers entry points."""

@@ -1,0 +1,56 @@
+"""The Provider protocol every upstream implements, and what it declares about itself.
+
+A provider is built from its model's config (``ModelConfig``) and a credential resolver, started
+once (``start``: load weights, verify digests, open connection pools), then serves requests
+concurrently. Providers raise only ``zonegate.errors`` types (``UpstreamError``,
+``UpstreamTimeout``, ``InvalidRequest``), so the gateway maps every failure the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from zonegate.config.schema import ModelConfig
+from zonegate.wire.openai_chat import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest
+
+# Resolves a credential reference ('env:NAME', 'file:/path') to its secret value.
+SecretResolver = Callable[[str], str]
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    streaming: bool = True
+    tools: bool = False
+    json_mode: bool = False
+    vision: bool = False
+    embeddings: bool = False
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """One pinned model deployment, reachable for chat completions."""
+
+    model_id: str
+    capabilities: Capabilities
+
+    async def start(self) -> None:
+        """Acquire resources; raise ``ProviderStartError`` when the model cannot be served."""
+
+    async def complete(self, request: ChatCompletionRequest) -> ChatCompletion:
+        """One non-streaming completion. ``request.model`` is the caller's; ignore it."""
+
+    def stream(self, request: ChatCompletionRequest) -> AsyncIterator[ChatCompletionChunk]:
+        """Stream chunks; the last carries usage. Closing the iterator cancels generation."""
+
+    async def aclose(self) -> None:
+        """Release resources (connections, threads, weights)."""
+
+
+class ProviderFactory(Protocol):
+    def __call__(self, model_id: str, config: ModelConfig, secrets: SecretResolver) -> Provider: ...
+
+
+class ProviderStartError(Exception):
+    """A provider could not start (missing SDK, digest mismatch, unreadable weights)."""

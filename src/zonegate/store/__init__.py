@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy engine, tables, narrow repositories, Alembic migrations."""

@@ -1,0 +1,1 @@
+"""Wire formats spoken by clients and upstreams, as pydantic models."""

@@ -1,0 +1,71 @@
+"""Content retention: none, hash, redacted (or hashes when no redactor), full."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from zonegate.audit.chain import canonical_json
+from zonegate.audit.content import retained_content
+
+BODY = {
+    "model": "assistant",
+    "messages": [{"role": "user", "content": "card 4111 1111 1111 1111, mail a@b.example"}],
+    "temperature": 0.2,
+}
+RESPONSE = "I will not repeat 4111 1111 1111 1111."
+
+
+def _redact(text: str) -> str:
+    return text.replace("4111 1111 1111 1111", "[CARD]").replace("a@b.example", "[EMAIL]")
+
+
+def test_none_keeps_nothing() -> None:
+    assert retained_content("none", BODY, RESPONSE) is None
+
+
+def test_hash_keeps_digests_only() -> None:
+    kept = retained_content("hash", BODY, RESPONSE)
+    assert kept == {
+        "mode": "hash",
+        "request_sha256": hashlib.sha256(canonical_json(BODY)).hexdigest(),
+        "response_sha256": hashlib.sha256(RESPONSE.encode()).hexdigest(),
+    }
+    assert retained_content("hash", BODY, None) == {**kept, "response_sha256": None}
+
+
+def test_redacted_passes_every_string_value_through_the_redactor() -> None:
+    kept = retained_content("redacted", BODY, RESPONSE, redacted=_redact)
+    assert kept is not None
+    assert kept["mode"] == "redacted"
+    assert kept["request"]["messages"][0] == {
+        "role": "user",
+        "content": "card [CARD], mail [EMAIL]",
+    }
+    assert kept["request"]["temperature"] == 0.2
+    assert kept["response"] == "I will not repeat [CARD]."
+    assert "4111" not in repr(kept)
+
+
+def test_redacted_without_a_redactor_falls_back_to_hashes_and_says_so() -> None:
+    kept = retained_content("redacted", BODY, RESPONSE)
+    assert kept is not None
+    assert kept["mode"] == "hash"
+    assert kept["requested_mode"] == "redacted"
+    assert "no redaction function" in kept["note"]
+    assert kept["request_sha256"] == hashlib.sha256(canonical_json(BODY)).hexdigest()
+    assert "4111" not in repr(kept)
+
+
+def test_full_keeps_everything() -> None:
+    assert retained_content("full", BODY, RESPONSE) == {
+        "mode": "full",
+        "request": BODY,
+        "response": RESPONSE,
+    }
+
+
+def test_unknown_mode_is_an_error() -> None:
+    with pytest.raises(ValueError, match="unknown content retention mode 'all'"):
+        retained_content("all", BODY, RESPONSE)

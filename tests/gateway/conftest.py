@@ -1,0 +1,172 @@
+"""In-process gateway tests: the real pipeline, store and audit log, with recording fake providers.
+
+Fakes stand in for upstreams only here (unit level); integration tests use real processes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from zonegate.audit.export import iter_records
+from zonegate.config.load import LoadedConfig, load_config_text
+from zonegate.errors import UpstreamError
+from zonegate.gateway.app import app_for
+from zonegate.gateway.services import GatewayServices, build_services
+from zonegate.providers.base import Capabilities
+from zonegate.store.db import Database
+from zonegate.store.keys import KeyRepository
+from zonegate.wire.openai_chat import (
+    AssistantMessage,
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionRequest,
+    Choice,
+    ChunkChoice,
+    Delta,
+    Usage,
+)
+
+CONFIG = """
+zones:
+  local: {operator: self, ceiling: restricted, region: eu}
+  vendor: {operator: acme, ceiling: internal, region: us}
+models:
+  local-model:
+    zone: local
+    provider: {type: openai_compat, base_url: "http://127.0.0.1:9/v1", model: local-upstream}
+  vendor-model:
+    zone: vendor
+    provider: {type: openai_compat, base_url: "http://127.0.0.1:9/v1", model: vendor-upstream}
+    pricing: {input_per_mtok: "1.00", output_per_mtok: "2.00"}
+routes:
+  assistant: {candidates: [vendor-model, local-model]}
+  vendor-only: {candidates: [vendor-model]}
+  local-first: {candidates: [local-model, vendor-model]}
+teams:
+  default: {routes: ["*"], models: ["*"]}
+  narrow: {routes: [vendor-only]}
+retention:
+  public: {content: full, ttl_days: 30}
+  restricted: {content: hash, ttl_days: 180}
+server: {max_body_bytes: 4096}
+"""
+
+
+@dataclass
+class FakeProvider:
+    """Records every request; answers with fixed text, or fails when told to."""
+
+    model_id: str
+    reply: str = "fake reply"
+    fail_with: UpstreamError | None = None
+    calls: list[ChatCompletionRequest] = field(default_factory=list)
+    capabilities: Capabilities = field(default_factory=Capabilities)
+
+    async def start(self) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        return None
+
+    async def complete(self, request: ChatCompletionRequest) -> ChatCompletion:
+        self.calls.append(request)
+        if self.fail_with is not None:
+            raise self.fail_with
+        return ChatCompletion(
+            id="cmpl-1",
+            created=int(time.time()),
+            model=f"{self.model_id}-served",
+            choices=[Choice(message=AssistantMessage(content=self.reply), finish_reason="stop")],
+            usage=Usage(prompt_tokens=10, completion_tokens=5, total_tokens=15),
+        )
+
+    async def stream(self, request: ChatCompletionRequest) -> AsyncIterator[ChatCompletionChunk]:
+        self.calls.append(request)
+        if self.fail_with is not None:
+            raise self.fail_with
+        base = {"id": "cmpl-1", "created": int(time.time()), "model": f"{self.model_id}-served"}
+        yield ChatCompletionChunk(**base, choices=[ChunkChoice(delta=Delta(role="assistant"))])
+        for word in self.reply.split(" "):
+            yield ChatCompletionChunk(**base, choices=[ChunkChoice(delta=Delta(content=word))])
+        yield ChatCompletionChunk(**base, choices=[ChunkChoice(finish_reason="stop")])
+        yield ChatCompletionChunk(
+            **base, choices=[], usage=Usage(prompt_tokens=10, completion_tokens=3, total_tokens=13)
+        )
+
+
+@dataclass
+class Gateway:
+    client: httpx.AsyncClient
+    services: GatewayServices
+    fakes: dict[str, FakeProvider]
+    key: str
+    keys: KeyRepository
+
+    def headers(self, key: str | None = None, **extra: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {key or self.key}", **extra}
+
+    def audit(self) -> list[dict[str, Any]]:
+        return list(iter_records(self.services.db))
+
+    async def chat(
+        self,
+        content: str = "hello",
+        model: str = "assistant",
+        headers: dict[str, str] | None = None,
+        **params: Any,
+    ) -> httpx.Response:
+        body = {"model": model, "messages": [{"role": "user", "content": content}], **params}
+        return await self.client.post(
+            "/v1/chat/completions", json=body, headers=self.headers(**(headers or {}))
+        )
+
+
+@pytest.fixture
+def loaded() -> LoadedConfig:
+    return load_config_text(CONFIG, source="test.yaml")
+
+
+@pytest.fixture
+async def gateway(tmp_path: Path, loaded: LoadedConfig) -> AsyncIterator[Gateway]:
+    async with make_gateway(tmp_path, loaded) as gw:
+        yield gw
+
+
+class make_gateway:
+    def __init__(
+        self,
+        tmp_path: Path,
+        loaded: LoadedConfig,
+        db_url: str | None = None,
+        tweak: Callable[[GatewayServices], None] | None = None,
+    ) -> None:
+        self.db = Database(db_url or f"sqlite:///{tmp_path / 'gw.db'}")
+        self.loaded = loaded
+        self.tweak = tweak
+
+    async def __aenter__(self) -> Gateway:
+        self.db.migrate()
+        services = build_services(self.loaded, self.db, instance_id="test")
+        fakes = {mid: FakeProvider(mid) for mid in self.loaded.config.models}
+        services.providers = fakes  # type: ignore[assignment]
+        if self.tweak:
+            self.tweak(services)
+        await services.start()
+        self.services = services
+        keys = KeyRepository(self.db)
+        key = keys.create("alice", team="default").secret
+        app = app_for(services, manage_services=False)
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw")
+        self.client = client
+        return Gateway(client, services, fakes, key, keys)
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.client.aclose()
+        await self.services.close()

@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+from importlib.metadata import EntryPoint
+
+import pytest
+
+from zonegate.config.schema import DEFAULT_DETECTORS, Config
+from zonegate.errors import ConfigError
+from zonegate.guards import registry
+from zonegate.guards.base import Finding
+from zonegate.guards.registry import available_detectors, load_detectors
+
+BUILTIN = ["email", "payment_card", "iban", "us_ssn", "private_key", "aws_access_key", "api_key"]
+
+
+def make_config(detectors: dict[str, dict[str, object]] | None = None) -> Config:
+    raw: dict[str, object] = {
+        "zones": {"local": {"ceiling": "restricted"}},
+        "models": {"m": {"zone": "local", "provider": {"type": "llamacpp"}}},
+    }
+    if detectors is not None:
+        raw["detectors"] = detectors
+    return Config.model_validate(raw)
+
+
+def test_every_builtin_is_registered_as_an_entry_point() -> None:
+    assert set(BUILTIN) <= set(available_detectors())
+    assert set(DEFAULT_DETECTORS) == set(BUILTIN)
+
+
+def test_default_config_builds_every_builtin_with_its_class() -> None:
+    detectors = load_detectors(make_config())
+    assert [d.type for d in detectors] == BUILTIN
+    for detector in detectors:
+        assert detector.data_class == DEFAULT_DETECTORS[detector.type].data_class  # type: ignore[attr-defined]
+
+
+def test_config_sets_class_order_and_enabled() -> None:
+    detectors = load_detectors(
+        make_config(
+            {
+                "api_key": {"data_class": "confidential"},
+                "email": {"data_class": "internal"},
+                "iban": {"data_class": "restricted", "enabled": False},
+            }
+        )
+    )
+    assert [d.type for d in detectors] == ["api_key", "email"]
+    assert detectors[1].detect("a@example.com") == [Finding("email", 0, 13, "internal")]
+
+
+def test_no_detectors() -> None:
+    assert load_detectors(make_config({})) == ()
+
+
+def test_unknown_detector_lists_the_installed_ones() -> None:
+    with pytest.raises(ConfigError) as info:
+        load_detectors(
+            make_config(
+                {"email": {"data_class": "internal"}, "codenames": {"data_class": "internal"}}
+            )
+        )
+    (problem,) = info.value.problems
+    assert problem.path == "detectors.codenames"
+    assert "unknown detector 'codenames'" in problem.message
+    assert "api_key, aws_access_key, email, iban" in problem.message
+
+
+class NotADetector:
+    def __init__(self, *, data_class: str) -> None:
+        self.data_class = data_class
+
+
+class Exploding:
+    def __init__(self, *, data_class: str) -> None:
+        raise RuntimeError("no model file")
+
+
+def test_broken_plugins_are_reported_together(monkeypatch: pytest.MonkeyPatch) -> None:
+    group = registry.GROUP
+    fake = [
+        EntryPoint("shapeless", f"{__name__}:NotADetector", group),
+        EntryPoint("exploding", f"{__name__}:Exploding", group),
+        EntryPoint("missing", "zonegate_no_such_module:Thing", group),
+    ]
+    monkeypatch.setattr(registry, "entry_points", lambda group: fake)
+    with pytest.raises(ConfigError) as info:
+        load_detectors(
+            make_config(
+                {name: {"data_class": "internal"} for name in ["shapeless", "exploding", "missing"]}
+            )
+        )
+    problems = {p.path: p.message for p in info.value.problems}
+    assert "does not implement the Detector protocol" in problems["detectors.shapeless"]
+    assert "RuntimeError: no model file" in problems["detectors.exploding"]
+    assert "ModuleNotFoundError" in problems["detectors.missing"]
+
+
+def test_no_installed_detectors(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(registry, "entry_points", lambda group: [])
+    with pytest.raises(ConfigError, match="installed detectors: none"):
+        load_detectors(make_config({"email": {"data_class": "internal"}}))
