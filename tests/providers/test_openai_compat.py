@@ -288,6 +288,21 @@ async def test_unresolvable_header_reference_refuses_to_start() -> None:
         await provider.start()
 
 
+@pytest.mark.parametrize(
+    ("headers", "named"),
+    [
+        ({"X-Team": "search\r\nX-Injected: 1"}, "X-Team"),
+        ({"X Team": "search"}, "X Team"),
+        ({"X-Team": "caf\u00e9"}, "X-Team"),
+    ],
+)
+async def test_malformed_header_refuses_to_start(headers: dict[str, str], named: str) -> None:
+    config = compat_config("http://127.0.0.1:9/v1", headers=headers)
+    provider = OpenAICompatProvider("vendor-test", config, resolve_secret)
+    with pytest.raises(ProviderStartError, match=rf"header '{named}' is not a valid HTTP header"):
+        await provider.start()
+
+
 async def test_no_api_key_sends_no_authorization(upstream: Upstream, make: Factory) -> None:
     provider = await make(api_key=None)
     text = marker()
