@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.store.backends import pg_schema_url, pg_user  # noqa: F401 - fixtures
 from zonegate.audit.export import iter_records
 from zonegate.config.load import LoadedConfig, load_config_text
 from zonegate.errors import UpstreamError

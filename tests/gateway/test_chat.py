@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 
 import httpx
+import pytest
 from sqlalchemy import text
 
 from tests.gateway.conftest import Gateway
 from zonegate.errors import UpstreamError
+from zonegate.gateway import pipeline
 
 CARD = "4111 1111 1111 1111"
 
@@ -215,3 +217,19 @@ async def test_health_endpoints(gateway: Gateway) -> None:
     ready = await gateway.client.get("/readyz")
     assert ready.status_code == 200
     assert ready.json()["checks"] == {"database": "ok", "audit_writer": "ok"}
+
+
+async def test_a_defect_is_answered_in_shape_and_audited(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(body: object) -> list[str]:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(pipeline, "collect_texts", broken)
+    r = await gateway.chat("hello")
+    assert r.status_code == 500
+    assert error_of(r)["code"] == "internal_error"
+    assert gateway.fakes["vendor-model"].calls == []
+    [record] = gateway.audit()
+    assert record["status"] == 500
+    assert record["error_class"] == "internal_error"

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 import yaml
 
+from zonegate.cli.common import DataDirOption
 from zonegate.config.load import LoadedConfig, load_config
 from zonegate.config.schema import Config
 from zonegate.errors import ConfigError, ConfigProblem
@@ -42,7 +43,10 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 
 @app.command("check")
 def check(
-    file: FileArgument = None, config: ConfigOption = None, as_json: JsonOption = False
+    file: FileArgument = None,
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Validate a config: print every problem as file:line: key.path: message, exit 1 if any."""
     try:
@@ -64,8 +68,12 @@ def check(
 
 
 @app.command("schema")
-def schema() -> None:
-    """Print the JSON Schema of the config file, for editors (e.g. the YAML language server)."""
+def schema(config: ConfigOption = None, data_dir: DataDirOption = None) -> None:
+    """Print the JSON Schema of the config file, for editors (e.g. the YAML language server).
+
+    The schema is the same whatever config is in use; --config and --data-dir are accepted so
+    that every command takes them.
+    """
     document: dict[str, Any] = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "zonegate configuration",
@@ -77,7 +85,10 @@ def schema() -> None:
 
 @app.command("show")
 def show(
-    file: FileArgument = None, config: ConfigOption = None, as_json: JsonOption = False
+    file: FileArgument = None,
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Print the effective config (interpolated, defaults filled in) and its hash.
 

@@ -26,21 +26,7 @@ from zonegate.guards.registry import load_detectors
 from zonegate.policy.classes import UnknownDataClass
 from zonegate.policy.explain import Explanation, explain_request, to_json
 from zonegate.policy.types import Allow, CandidateVerdict
-
-# Where a request body declares its class and purpose (the gateway reads the same keys).
-_METADATA_CLASS_KEYS = ("zonegate_data_class", "data_class")
-_METADATA_PURPOSE_KEYS = ("zonegate_purpose", "purpose")
-
-
-def _from_metadata(body: dict[str, Any], keys: tuple[str, ...]) -> str | None:
-    metadata = body.get("metadata")
-    if not isinstance(metadata, dict):
-        return None
-    for key in keys:
-        value = metadata.get(key)
-        if isinstance(value, str):
-            return value
-    return None
+from zonegate.wire.labels import DATA_CLASS_KEYS, PURPOSE_KEYS, from_metadata
 
 
 def _read_request(file: Path) -> dict[str, Any]:
@@ -116,8 +102,8 @@ def explain(
     else:
         assert file is not None
         request = _read_request(file)
-        data_class = data_class or _from_metadata(request, _METADATA_CLASS_KEYS)
-        purpose = purpose or _from_metadata(request, _METADATA_PURPOSE_KEYS)
+        data_class = data_class or from_metadata(request.get("metadata"), DATA_CLASS_KEYS)
+        purpose = purpose or from_metadata(request.get("metadata"), PURPOSE_KEYS)
         if route is None:
             model = request.get("model")
             if not isinstance(model, str) or not model:

@@ -40,8 +40,9 @@ def create(
     role: Annotated[str, typer.Option("--role", help="'user' or 'admin'.")] = "user",
     config: ConfigOption = None,
     data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Create a key and print it once, alone on stdout."""
+    """Create a key and print it once, alone on stdout (with --json: the key and its details)."""
     loaded = load(config)
     teams = loaded.config.teams
     if team not in teams:
@@ -60,8 +61,11 @@ def create(
         fail(exc.message, 2)
     finally:
         db.dispose()
-    sys.stdout.write(created.secret + "\n")
-    sys.stdout.flush()
+    if as_json:
+        print_json({**created.info.public(), "key": created.secret})
+    else:
+        sys.stdout.write(created.secret + "\n")
+        sys.stdout.flush()
     stderr.print(
         f"Created {role} key {created.key_id} for principal {principal!r} (team {team!r}). "
         "This is the only time the key is shown: store it now.",

@@ -13,6 +13,7 @@ from zonegate.cli.common import ConfigOption, DataDirOption, fail, load, stderr
 from zonegate.config.credentials import CredentialError
 from zonegate.config.load import LoadedConfig
 from zonegate.config.paths import database_url, resolve_data_dir
+from zonegate.errors import ConfigError
 from zonegate.gateway.app import app_for
 from zonegate.gateway.services import GatewayServices, build_services
 from zonegate.providers.base import ProviderStartError
@@ -39,6 +40,10 @@ def serve(
     _ensure_admin_key(db, loaded)
     try:
         services = build_services(loaded, db)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            stderr.print(str(problem), highlight=False, markup=False)
+        raise typer.Exit(2) from None
     except (ProviderStartError, CredentialError) as exc:
         fail(str(exc))
     server_cfg = loaded.config.server

@@ -7,8 +7,8 @@ released only after that record is committed; a stream's ``[DONE]`` follows the 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
+import logging
 from collections.abc import AsyncIterator, Mapping
 from decimal import Decimal
 from typing import Any
@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
+from zonegate.audit.content import retained_content
 from zonegate.errors import (
     BodyTooLarge,
     InvalidRequest,
@@ -35,13 +36,17 @@ from zonegate.guards.classify import collect_texts
 from zonegate.policy.decide import decide
 from zonegate.policy.types import Allow, Deny, PolicyInput, PrincipalView, Reason
 from zonegate.policy.views import route_for
+from zonegate.wire.labels import (
+    DATA_CLASS_HEADER,
+    DATA_CLASS_KEYS,
+    PURPOSE_HEADER,
+    PURPOSE_KEYS,
+    from_metadata,
+)
 from zonegate.wire.openai_chat import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest
 
-DATA_CLASS_HEADER = "x-zonegate-data-class"
-PURPOSE_HEADER = "x-zonegate-purpose"
-_METADATA_CLASS_KEYS = ("zonegate_data_class", "data_class")
-_METADATA_PURPOSE_KEYS = ("zonegate_purpose", "purpose")
 _MILLION = Decimal(1_000_000)
+log = logging.getLogger("zonegate.gateway")
 
 
 class ChatPipeline:
@@ -57,6 +62,14 @@ class ChatPipeline:
         except ZonegateError as exc:
             facts.fail(exc)
             response = error_response(exc)
+        except Exception:  # a defect: still answer in the API's shape, and still audit it
+            log.exception("request %s failed unexpectedly", facts.request_id)
+            internal = ZonegateError(
+                f"internal error in the gateway (request {facts.request_id}); nothing more was "
+                "sent upstream. The gateway log has the details."
+            )
+            facts.fail(internal)
+            response = error_response(internal)
         if isinstance(response, SSEResponse):
             return response  # audited by the stream itself, before [DONE]
         try:
@@ -85,7 +98,7 @@ class ChatPipeline:
 
         classes = self.s.views.classes
         declared_rank = self._declared_rank(headers.get(DATA_CLASS_HEADER), req.metadata, facts)
-        facts.purpose = headers.get(PURPOSE_HEADER) or _first(req.metadata, _METADATA_PURPOSE_KEYS)
+        facts.purpose = headers.get(PURPOSE_HEADER) or from_metadata(req.metadata, PURPOSE_KEYS)
         found = self.s.classifier.classify(collect_texts(data))
         facts.findings = dict(found.counts)
         effective = classes.max_rank(declared_rank, found.max_rank)
@@ -108,11 +121,11 @@ class ChatPipeline:
             )
         chain = (decision.model_id, *decision.fallbacks)
         if req.stream:
-            return await self._stream(req, chain, facts, body)
+            return await self._stream(req, chain, facts, data)
         completion = await self._complete(req, chain, facts)
         self._account(facts, completion.usage)
         text = completion.choices[0].message.content if completion.choices else None
-        facts.content = _content(facts.content_mode, body, text)
+        facts.content = retained_content(facts.content_mode, data, text)
         return Response(
             completion.model_dump_json(exclude_none=True), media_type="application/json"
         )
@@ -136,7 +149,7 @@ class ChatPipeline:
     def _declared_rank(
         self, header: str | None, metadata: Mapping[str, str] | None, facts: RequestFacts
     ) -> int | None:
-        declared = header or _first(metadata, _METADATA_CLASS_KEYS)
+        declared = header or from_metadata(metadata, DATA_CLASS_KEYS)
         if declared is None:
             return None
         classes = self.s.views.classes
@@ -167,7 +180,11 @@ class ChatPipeline:
         raise last
 
     async def _stream(
-        self, req: ChatCompletionRequest, chain: tuple[str, ...], facts: RequestFacts, body: bytes
+        self,
+        req: ChatCompletionRequest,
+        chain: tuple[str, ...],
+        facts: RequestFacts,
+        data: dict[str, Any],
     ) -> SSEResponse:
         """Open the stream on the first permitted model that yields a first chunk."""
         last: UpstreamError | None = None
@@ -184,7 +201,7 @@ class ChatPipeline:
                 continue
             facts.ttft_ms = round(facts.elapsed_ms(), 3)
             include_usage = bool(req.stream_options and req.stream_options.include_usage)
-            events = self._events(chunks, first, facts, include_usage, body)
+            events = self._events(chunks, first, facts, include_usage, data)
             return SSEResponse(events, self._headers(facts))
         assert last is not None
         raise last
@@ -195,7 +212,7 @@ class ChatPipeline:
         first: ChatCompletionChunk | None,
         facts: RequestFacts,
         include_usage: bool,
-        body: bytes,
+        data: dict[str, Any],
     ) -> AsyncIterator[bytes]:
         parts: list[str] = []
         try:
@@ -216,12 +233,12 @@ class ChatPipeline:
             facts.status, facts.error_class = 499, "client_disconnected"
             facts.error_message = "the client closed the stream before it ended"
             with anyio.CancelScope(shield=True):
-                facts.content = _content(facts.content_mode, body, "".join(parts))
+                facts.content = retained_content(facts.content_mode, data, "".join(parts))
                 # If this fails the writer has logged it; nobody is left to tell.
                 with contextlib.suppress(ServiceUnavailable):
                     await self._audit(facts)
             raise
-        facts.content = _content(facts.content_mode, body, "".join(parts))
+        facts.content = retained_content(facts.content_mode, data, "".join(parts))
         try:
             await self._audit(facts)
         except ServiceUnavailable as exc:
@@ -365,30 +382,6 @@ def _params(req: ChatCompletionRequest) -> dict[str, Any]:
     if req.tools:
         params["tools"] = [t.get("function", {}).get("name") for t in req.tools]
     return params
-
-
-def _first(metadata: Mapping[str, str] | None, keys: tuple[str, ...]) -> str | None:
-    if not metadata:
-        return None
-    for key in keys:
-        if key in metadata:
-            return metadata[key]
-    return None
-
-
-def _content(mode: str, body: bytes, response_text: str | None) -> dict[str, Any] | None:
-    """What the audit log keeps of the content, per the data class's retention rule."""
-    if mode == "none":
-        return None
-    if mode == "full":
-        return {"request": json.loads(body), "response": response_text}
-    # "hash", and "redacted" until redaction transforms exist: keep only digests.
-    out: dict[str, Any] = {"request_sha256": hashlib.sha256(body).hexdigest()}
-    if response_text is not None:
-        out["response_sha256"] = hashlib.sha256(response_text.encode()).hexdigest()
-    if mode == "redacted":
-        out["note"] = "redaction not available; hashes kept instead"
-    return out
 
 
 async def _aclose(chunks: AsyncIterator[ChatCompletionChunk]) -> None:
