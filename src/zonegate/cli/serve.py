@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from typing import Annotated
 
@@ -31,6 +32,7 @@ def serve(
 ) -> None:
     """Start the gateway. Weights are verified before loading; a mismatch refuses to start."""
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations report only problems
     loaded = load(config)
     directory = resolve_data_dir(data_dir)
     db = Database(
@@ -74,6 +76,10 @@ async def _run(services: GatewayServices, server: uvicorn.Server, host: str, por
     except (ProviderStartError, CredentialError) as exc:
         await services.close()
         fail(f"cannot start: {exc}")
+    # Everything built so far lives as long as the process: keep it out of the cyclic garbage
+    # collector's full passes, which would otherwise stall requests for milliseconds.
+    gc.collect()
+    gc.freeze()
     try:
         stderr.print(f"zonegate: serving on http://{host}:{port}/v1", highlight=False)
         await server.serve()
@@ -90,8 +96,11 @@ def _ensure_admin_key(db: Database, loaded: LoadedConfig) -> None:
     team = "default" if "default" in teams else next(iter(teams), "default")
     created = keys.create("admin", team=team, role="admin")
     stderr.print(
-        "\n[bold]An admin API key was created. It is shown only this once; store it now:[/]\n"
-        f"\n    {created.secret}\n\n"
+        "\n[bold]An admin API key was created. It is shown only this once; store it now:[/]\n",
+        highlight=False,
+    )
+    stderr.print(f"    {created.secret}\n", highlight=False, markup=False, soft_wrap=True)
+    stderr.print(
         "Use it as the OpenAI API key (Authorization: Bearer ...). Create more with "
         "'zonegate keys create --principal NAME'.\n",
         highlight=False,
