@@ -39,13 +39,11 @@ def verify(
 ) -> None:
     """Recompute every hash; exit 1 naming each tampered record, 0 when both chains are intact."""
     loaded = load(config)
-    db = open_database(data_dir, loaded)
-    try:
-        results = verify_all(db)
-    except SQLAlchemyError as exc:
-        fail(f"could not read the audit log: {describe_error(exc)}")
-    finally:
-        db.dispose()
+    with open_database(data_dir, loaded) as db:
+        try:
+            results = verify_all(db)
+        except SQLAlchemyError as exc:
+            fail(f"could not read the audit log: {describe_error(exc)}")
     ok = all(r.ok for r in results.values())
     if as_json:
         print_json({"ok": ok, "chains": {name: _summary(r) for name, r in results.items()}})
@@ -78,27 +76,25 @@ def tail(
 ) -> None:
     """The newest records, oldest first (JSON lines with --json)."""
     loaded = load(config)
-    db = open_database(data_dir, loaded)
-    try:
-        records = list(iter_records(db, limit=lines, order="desc"))[::-1]
-        if as_json:
-            for record in records:
-                _write_line(sys.stdout, record)
-        else:
-            _print_table(records)
-        if follow:
-            after = int(records[-1]["seq"]) if records else 0
-            for record in follow_records(db, after_seq=after):
-                if as_json:
+    with open_database(data_dir, loaded) as db:
+        try:
+            records = list(iter_records(db, limit=lines, order="desc"))[::-1]
+            if as_json:
+                for record in records:
                     _write_line(sys.stdout, record)
-                else:
-                    _print_table([record], header=False)
-    except KeyboardInterrupt:
-        pass
-    except SQLAlchemyError as exc:
-        fail(f"could not read the audit log: {describe_error(exc)}")
-    finally:
-        db.dispose()
+            else:
+                _print_table(records)
+            if follow:
+                after = int(records[-1]["seq"]) if records else 0
+                for record in follow_records(db, after_seq=after):
+                    if as_json:
+                        _write_line(sys.stdout, record)
+                    else:
+                        _print_table([record], header=False)
+        except KeyboardInterrupt:
+            pass
+        except SQLAlchemyError as exc:
+            fail(f"could not read the audit log: {describe_error(exc)}")
 
 
 @app.command("export")
@@ -133,24 +129,22 @@ def export(
     start = _time_option("--since", since)
     end = _time_option("--until", until)
     loaded = load(config)
-    db = open_database(data_dir, loaded)
-    count = 0
-    try:
-        with ExitStack() as stack:
-            out: IO[str] = (
-                stack.enter_context(output.open("w", encoding="utf-8"))
-                if output is not None
-                else sys.stdout
-            )
-            for record in iter_records(db, since=start, until=end):
-                _write_line(out, record)
-                count += 1
-    except OSError as exc:
-        fail(f"cannot write {output}: {exc.strerror or exc}")
-    except SQLAlchemyError as exc:
-        fail(f"could not read the audit log: {describe_error(exc)}")
-    finally:
-        db.dispose()
+    with open_database(data_dir, loaded) as db:
+        count = 0
+        try:
+            with ExitStack() as stack:
+                out: IO[str] = (
+                    stack.enter_context(output.open("w", encoding="utf-8"))
+                    if output is not None
+                    else sys.stdout
+                )
+                for record in iter_records(db, since=start, until=end):
+                    _write_line(out, record)
+                    count += 1
+        except OSError as exc:
+            fail(f"cannot write {output}: {exc.strerror or exc}")
+        except SQLAlchemyError as exc:
+            fail(f"could not read the audit log: {describe_error(exc)}")
     where = f" to {output}" if output is not None else ""
     stderr.print(f"exported {count} records{where}", highlight=False, markup=False)
 

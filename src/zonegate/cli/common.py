@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -13,7 +15,7 @@ from rich.console import Console
 from zonegate.config.load import LoadedConfig, load_config
 from zonegate.config.paths import database_url, resolve_data_dir
 from zonegate.errors import ConfigError
-from zonegate.store.db import Database
+from zonegate.store.db import Database, describe_error
 
 ConfigOption = Annotated[
     Path | None,
@@ -54,14 +56,19 @@ def load(config_path: Path | None) -> LoadedConfig:
         raise typer.Exit(2) from None
 
 
-def open_database(data_dir: Path | None, loaded: LoadedConfig) -> Database:
-    """Open the state database (migrated to the current schema)."""
-    directory = resolve_data_dir(data_dir)
-    db = Database(
-        database_url(directory), sqlite_synchronous=loaded.config.audit.sqlite_synchronous
-    )
-    db.migrate()
-    return db
+@contextmanager
+def open_database(data_dir: Path | None, loaded: LoadedConfig) -> Iterator[Database]:
+    """The state database, migrated to the current schema, closed on exit; exit 1 if unreachable."""
+    url = database_url(resolve_data_dir(data_dir))
+    db = Database(url, sqlite_synchronous=loaded.config.audit.sqlite_synchronous)
+    try:
+        try:
+            db.migrate()
+        except Exception as exc:  # unreachable server, unwritable file, failed migration
+            fail(f"cannot open the state database ({db!r}): {describe_error(exc)}")
+        yield db
+    finally:
+        db.dispose()
 
 
 def print_json(value: Any) -> None:

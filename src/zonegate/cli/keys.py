@@ -54,13 +54,11 @@ def create(
         )
     if role not in ROLES:
         fail(f"unknown role {role!r}: use --role {' or --role '.join(ROLES)}", 2)
-    db = open_database(data_dir, loaded)
-    try:
-        created = KeyRepository(db).create(principal, team=team, role=role, actor="cli")
-    except ZonegateError as exc:
-        fail(exc.message, 2)
-    finally:
-        db.dispose()
+    with open_database(data_dir, loaded) as db:
+        try:
+            created = KeyRepository(db).create(principal, team=team, role=role, actor="cli")
+        except ZonegateError as exc:
+            fail(exc.message, 2)
     if as_json:
         print_json({**created.info.public(), "key": created.secret})
     else:
@@ -82,11 +80,8 @@ def list_keys(
 ) -> None:
     """Every key with its principal, team, role and state (never the secret)."""
     loaded = load(config)
-    db = open_database(data_dir, loaded)
-    try:
+    with open_database(data_dir, loaded) as db:
         keys = KeyRepository(db).list()
-    finally:
-        db.dispose()
     if as_json:
         print_json([k.public() for k in keys])
         return
@@ -112,15 +107,13 @@ def revoke(
 ) -> None:
     """Revoke a key: requests with it are refused from then on."""
     loaded = load(config)
-    db = open_database(data_dir, loaded)
-    try:
-        repo = KeyRepository(db)
-        existing = repo.get(key_id)
-        info = repo.revoke(key_id, actor="cli")
-    except ZonegateError as exc:
-        fail(exc.message)
-    finally:
-        db.dispose()
+    with open_database(data_dir, loaded) as db:
+        try:
+            repo = KeyRepository(db)
+            existing = repo.get(key_id)
+            info = repo.revoke(key_id, actor="cli")
+        except ZonegateError as exc:
+            fail(exc.message)
     if as_json:
         print_json(info.public())
     already = existing is not None and not existing.active
