@@ -65,6 +65,9 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+TransformAction = Literal["redact", "pseudonymise"]
+
+
 class ZoneConfig(Strict):
     """Where models run and who can see the data."""
 
@@ -72,6 +75,11 @@ class ZoneConfig(Strict):
     operator: str = Field("self", description="'self' for your own machines, else the vendor.")
     region: str | None = Field(None, description="Jurisdiction / region, e.g. 'eu', 'us'.")
     retention: str | None = Field(None, description="The operator's retention terms, as text.")
+    transforms: dict[str, TransformAction] = Field(
+        default_factory=dict,
+        description="For detected data above the ceiling, by data class: 'redact' or "
+        "'pseudonymise' it before it is sent here. Classes not listed are refused.",
+    )
     description: str = ""
 
 
@@ -250,6 +258,18 @@ class Config(Strict):
 
         for name, zone in self.zones.items():
             need_class(f"zones.{name}.ceiling", zone.ceiling)
+            for cls in zone.transforms:
+                where = f"zones.{name}.transforms.{cls}"
+                if cls not in classes:
+                    need_class(where, cls)
+                elif zone.ceiling in classes and classes.index(cls) <= classes.index(zone.ceiling):
+                    problems.append(
+                        (
+                            where,
+                            f"{cls!r} is not above the zone's ceiling {zone.ceiling!r}: such "
+                            "data is sent as it is; list only classes above the ceiling",
+                        )
+                    )
         for name, model in self.models.items():
             if model.zone not in self.zones:
                 problems.append(

@@ -18,6 +18,7 @@ from zonegate.policy.types import (
     PrincipalView,
     Reason,
     RouteView,
+    ZoneView,
 )
 from zonegate.policy.views import PolicyViews
 
@@ -35,12 +36,37 @@ def _listing(values: frozenset[str]) -> str:
     return ", ".join(sorted(values))
 
 
+def transform_plan(
+    zone: ZoneView,
+    declared_rank: int | None,
+    finding_ranks: frozenset[int],
+    classes: DataClasses,
+) -> tuple[tuple[str, str], ...] | None:
+    """How the data must be transformed to go to ``zone`` when its class exceeds the ceiling:
+    one (data class, action) per detected class above it; ``None`` when that is not allowed
+    (a declared class above the ceiling, or a detected class without a transform there)."""
+    ceiling = zone.ceiling_rank
+    if declared_rank is not None and declared_rank > ceiling:
+        return None
+    above = sorted(r for r in finding_ranks if r > ceiling)
+    plan: list[tuple[str, str]] = []
+    for rank in above:
+        action = zone.transforms.get(rank)
+        if action is None:
+            return None
+        plan.append((classes.name(rank), action))
+    return tuple(plan) or None
+
+
 def evaluate_candidates(
     route: RouteView,
     principal: PrincipalView,
     effective_rank: int,
     unhealthy: frozenset[str],
     views: PolicyViews,
+    *,
+    declared_rank: int | None = None,
+    finding_ranks: frozenset[int] = frozenset(),
 ) -> tuple[CandidateExplanation, ...]:
     """Each candidate of ``route`` in order, kept or dropped, and why."""
     classes = views.classes
@@ -50,13 +76,19 @@ def evaluate_candidates(
     for model_id in route.candidates:
         zone = views.models[model_id].zone
         region = zone.region
+        plan: tuple[tuple[str, str], ...] = ()
         if zone.ceiling_rank < effective_rank:
-            verdict = _CEILING
-            detail = (
-                f"zone {zone.name!r} has ceiling {classes.name(zone.ceiling_rank)!r}, below "
-                f"the data class {classes.name(effective_rank)!r}"
-            )
-        elif route_regions is not None and (region is None or region not in route_regions):
+            transforms = transform_plan(zone, declared_rank, finding_ranks, classes)
+            if transforms is None:
+                verdict = _CEILING
+                detail = (
+                    f"zone {zone.name!r} has ceiling {classes.name(zone.ceiling_rank)!r}, below "
+                    f"the data class {classes.name(effective_rank)!r}"
+                )
+                out.append(CandidateExplanation(model_id, zone.name, verdict, detail))
+                continue
+            plan = transforms
+        if route_regions is not None and (region is None or region not in route_regions):
             verdict = _JURISDICTION
             detail = (
                 f"zone {zone.name!r} is in region {region!r}; {_label(route)} allows only "
@@ -77,7 +109,11 @@ def evaluate_candidates(
                 f"zone {zone.name!r} (ceiling {classes.name(zone.ceiling_rank)!r}) may receive "
                 f"{classes.name(effective_rank)!r}"
             )
-        out.append(CandidateExplanation(model_id, zone.name, verdict, detail))
+            if plan:
+                detail += " after it is transformed: " + ", ".join(
+                    f"{action} {cls}" for cls, action in plan
+                )
+        out.append(CandidateExplanation(model_id, zone.name, verdict, detail, plan))
     return tuple(out)
 
 
@@ -187,7 +223,15 @@ def decide(inp: PolicyInput, views: PolicyViews) -> Decision:
     denial = _purpose_denial(route, principal, inp.purpose)
     if denial is not None:
         return denial
-    candidates = evaluate_candidates(route, principal, rank, inp.unhealthy, views)
+    candidates = evaluate_candidates(
+        route,
+        principal,
+        rank,
+        inp.unhealthy,
+        views,
+        declared_rank=inp.declared_rank,
+        finding_ranks=inp.finding_ranks,
+    )
     healthy = [c.model_id for c in candidates if c.verdict is _KEPT]
     if healthy:
         return Allow(healthy[0], tuple(healthy[1:]), candidates)

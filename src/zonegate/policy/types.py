@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -34,6 +35,8 @@ class ZoneView:
     ceiling_rank: int
     region: str | None
     operator: str
+    # For detected data above the ceiling: data class rank -> "redact" | "pseudonymise".
+    transforms: Mapping[int, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,11 +68,16 @@ class PrincipalView:
 
 @dataclass(frozen=True, slots=True)
 class PolicyInput:
+    """``effective_rank`` is max(declared, detected). A zone below it may still be used when every
+    detected class above its ceiling has a transform there; the declared class never does."""
+
     principal: PrincipalView
     route_name: str
     effective_rank: int
     purpose: str | None = None
     unhealthy: frozenset[str] = frozenset()
+    declared_rank: int | None = None
+    finding_ranks: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +86,8 @@ class CandidateExplanation:
     zone: str
     verdict: CandidateVerdict
     detail: str
+    # What must be done to the data before it may go there: (data class, action) pairs.
+    transforms: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

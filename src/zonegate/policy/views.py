@@ -47,6 +47,9 @@ def build_views(config: Config) -> PolicyViews:
             ceiling_rank=classes.rank(zone.ceiling),
             region=zone.region,
             operator=zone.operator,
+            transforms=MappingProxyType(
+                {classes.rank(cls): action for cls, action in zone.transforms.items()}
+            ),
         )
         for name, zone in config.zones.items()
     }
