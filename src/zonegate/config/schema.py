@@ -148,6 +148,22 @@ class ModelConfig(Strict):
     description: str = ""
 
 
+InjectionAction = Literal["flag", "block", "self_hosted_only"]
+
+
+class InjectionPolicy(Strict):
+    """What a route does with a request that looks like a prompt injection or jailbreak."""
+
+    action: InjectionAction = Field(
+        "flag",
+        description="'flag': serve and record the verdict; 'block': refuse (403); "
+        "'self_hosted_only': serve only from zones whose operator is 'self'.",
+    )
+    threshold: float | None = Field(
+        None, ge=0, le=1, description="Score from which a request counts as an injection."
+    )
+
+
 class RouteConfig(Strict):
     """A named workload: callers ask for it, the policy picks among its candidates."""
 
@@ -158,6 +174,7 @@ class RouteConfig(Strict):
     purposes: list[str] | None = Field(
         None, description="Purposes a caller must declare to use this route (any when omitted)."
     )
+    injection: InjectionPolicy = Field(default_factory=InjectionPolicy)
     description: str = ""
 
 

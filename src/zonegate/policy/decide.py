@@ -25,6 +25,7 @@ from zonegate.policy.views import PolicyViews
 _CEILING = CandidateVerdict.CEILING_TOO_LOW
 _JURISDICTION = CandidateVerdict.JURISDICTION
 _UNHEALTHY = CandidateVerdict.UNHEALTHY
+_INJECTION = CandidateVerdict.INJECTION
 _KEPT = CandidateVerdict.KEPT
 
 
@@ -67,6 +68,7 @@ def evaluate_candidates(
     *,
     declared_rank: int | None = None,
     finding_ranks: frozenset[int] = frozenset(),
+    self_hosted_only: bool = False,
 ) -> tuple[CandidateExplanation, ...]:
     """Each candidate of ``route`` in order, kept or dropped, and why."""
     classes = views.classes
@@ -99,6 +101,12 @@ def evaluate_candidates(
             detail = (
                 f"zone {zone.name!r} is in region {region!r}; team {principal.team!r} allows "
                 f"only {_listing(principal_regions)}"
+            )
+        elif self_hosted_only and zone.operator != "self":
+            verdict = _INJECTION
+            detail = (
+                f"zone {zone.name!r} is operated by {zone.operator!r}; a request that looks like "
+                "a prompt injection may only be served by a self-hosted zone"
             )
         elif model_id in unhealthy:
             verdict = _UNHEALTHY
@@ -223,6 +231,14 @@ def decide(inp: PolicyInput, views: PolicyViews) -> Decision:
     denial = _purpose_denial(route, principal, inp.purpose)
     if denial is not None:
         return denial
+    suspected = inp.injection_suspected
+    if suspected and route.injection_action == "block":
+        return Deny(
+            Reason.PROMPT_INJECTION,
+            f"the request looks like a prompt injection or jailbreak, which {_label(route)} "
+            "refuses; remove the instructions aimed at the model (the audit record has the "
+            "verdict and the rules that matched)",
+        )
     candidates = evaluate_candidates(
         route,
         principal,
@@ -231,6 +247,7 @@ def decide(inp: PolicyInput, views: PolicyViews) -> Decision:
         views,
         declared_rank=inp.declared_rank,
         finding_ranks=inp.finding_ranks,
+        self_hosted_only=suspected and route.injection_action == "self_hosted_only",
     )
     healthy = [c.model_id for c in candidates if c.verdict is _KEPT]
     if healthy:
@@ -241,6 +258,14 @@ def decide(inp: PolicyInput, views: PolicyViews) -> Decision:
             Reason.NO_HEALTHY_MODEL,
             f"every model {_label(route)} may use for this request is unhealthy ({down}); "
             "retry later",
+            candidates,
+        )
+    if any(c.verdict is _INJECTION for c in candidates):
+        return Deny(
+            Reason.PROMPT_INJECTION,
+            f"the request looks like a prompt injection or jailbreak, so {_label(route)} may "
+            "serve it only from a self-hosted zone, and none of its permitted candidates is "
+            "self-hosted",
             candidates,
         )
     return _no_permitted(route, candidates, rank, views)

@@ -19,6 +19,7 @@ class Reason(StrEnum):
     DATA_CLASS_EXCEEDS_ZONES = "data_class_exceeds_zones"
     JURISDICTION_NOT_ALLOWED = "jurisdiction_not_allowed"
     NO_HEALTHY_MODEL = "no_healthy_model"
+    PROMPT_INJECTION = "prompt_injection_suspected"
 
 
 class CandidateVerdict(StrEnum):
@@ -27,6 +28,7 @@ class CandidateVerdict(StrEnum):
     JURISDICTION = "jurisdiction_not_allowed"
     PRINCIPAL = "model_not_allowed_for_principal"
     UNHEALTHY = "unhealthy"
+    INJECTION = "not_self_hosted_for_suspected_injection"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +54,7 @@ class RouteView:
     jurisdictions: frozenset[str] | None = None
     purposes: frozenset[str] | None = None
     direct: bool = False  # a single model addressed by id, not a configured route
+    injection_action: str = "flag"  # "flag" | "block" | "self_hosted_only"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +81,7 @@ class PolicyInput:
     unhealthy: frozenset[str] = frozenset()
     declared_rank: int | None = None
     finding_ranks: frozenset[int] = frozenset()
+    injection_suspected: bool = False
 
 
 @dataclass(frozen=True, slots=True)

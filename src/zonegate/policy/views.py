@@ -63,6 +63,7 @@ def build_views(config: Config) -> PolicyViews:
             candidates=tuple(route.candidates),
             jurisdictions=_frozen(route.jurisdictions),
             purposes=_frozen(route.purposes),
+            injection_action=route.injection.action,
         )
         for name, route in config.routes.items()
     }
