@@ -66,6 +66,7 @@ class FakeProvider:
 
     model_id: str
     reply: str = "fake reply"
+    echo: bool = False  # reply with the last user message as received
     fail_with: UpstreamError | None = None
     calls: list[ChatCompletionRequest] = field(default_factory=list)
     capabilities: Capabilities = field(default_factory=Capabilities)
@@ -76,15 +77,21 @@ class FakeProvider:
     async def aclose(self) -> None:
         return None
 
+    def _reply(self, request: ChatCompletionRequest) -> str:
+        if self.echo:
+            return [m for m in request.messages if m.role == "user"][-1].text()
+        return self.reply
+
     async def complete(self, request: ChatCompletionRequest) -> ChatCompletion:
         self.calls.append(request)
         if self.fail_with is not None:
             raise self.fail_with
+        reply = self._reply(request)
         return ChatCompletion(
             id="cmpl-1",
             created=int(time.time()),
             model=f"{self.model_id}-served",
-            choices=[Choice(message=AssistantMessage(content=self.reply), finish_reason="stop")],
+            choices=[Choice(message=AssistantMessage(content=reply), finish_reason="stop")],
             usage=Usage(prompt_tokens=10, completion_tokens=5, total_tokens=15),
         )
 
@@ -94,8 +101,10 @@ class FakeProvider:
             raise self.fail_with
         base = {"id": "cmpl-1", "created": int(time.time()), "model": f"{self.model_id}-served"}
         yield ChatCompletionChunk(**base, choices=[ChunkChoice(delta=Delta(role="assistant"))])
-        for word in self.reply.split(" "):
-            yield ChatCompletionChunk(**base, choices=[ChunkChoice(delta=Delta(content=word))])
+        reply = self._reply(request)
+        pieces = [reply[i : i + 3] for i in range(0, len(reply), 3)] if self.echo else reply.split()
+        for piece in pieces:
+            yield ChatCompletionChunk(**base, choices=[ChunkChoice(delta=Delta(content=piece))])
         yield ChatCompletionChunk(**base, choices=[ChunkChoice(finish_reason="stop")])
         yield ChatCompletionChunk(
             **base, choices=[], usage=Usage(prompt_tokens=10, completion_tokens=3, total_tokens=13)

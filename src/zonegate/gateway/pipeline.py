@@ -10,7 +10,6 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Mapping
-from decimal import Decimal
 from typing import Any
 
 import anyio
@@ -25,16 +24,17 @@ from zonegate.errors import (
     NotFound,
     PolicyDenied,
     ServiceUnavailable,
-    UpstreamError,
     ZonegateError,
 )
+from zonegate.gateway.dispatch import Dispatcher, Opened, aclose, json_content
 from zonegate.gateway.errors import error_event, error_response
 from zonegate.gateway.facts import RequestFacts
 from zonegate.gateway.services import GatewayServices
 from zonegate.gateway.sse import DONE, SSEResponse, sse_event
-from zonegate.guards.classify import collect_texts
+from zonegate.guards.classify import Classification, collect_texts
+from zonegate.guards.transforms import ChunkRestorer
 from zonegate.policy.decide import decide
-from zonegate.policy.types import Allow, Deny, PolicyInput, PrincipalView, Reason
+from zonegate.policy.types import Allow, Deny, PolicyInput, Reason
 from zonegate.policy.views import route_for
 from zonegate.wire.labels import (
     DATA_CLASS_HEADER,
@@ -43,9 +43,8 @@ from zonegate.wire.labels import (
     PURPOSE_KEYS,
     from_metadata,
 )
-from zonegate.wire.openai_chat import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest
+from zonegate.wire.openai_chat import ChatCompletionChunk, ChatCompletionRequest
 
-_MILLION = Decimal(1_000_000)
 log = logging.getLogger("zonegate.gateway")
 
 
@@ -54,6 +53,7 @@ class ChatPipeline:
         self.s = services
         self._max_body = services.loaded.config.server.max_body_bytes
         self._config_hash = services.loaded.hash
+        self.dispatch = Dispatcher(services)
 
     async def handle(self, request: Request) -> Response | SSEResponse:
         facts = RequestFacts("chat.completions", trace_id=request.headers.get("traceparent"))
@@ -102,13 +102,25 @@ class ChatPipeline:
         found = self.s.classifier.classify(collect_texts(data))
         facts.findings = dict(found.counts)
         effective = classes.max_rank(declared_rank, found.max_rank)
+        finding_ranks = frozenset(classes.rank(f.finding.data_class) for f in found.findings)
         facts.effective_class = classes.name(effective)
         rule = self.s.loaded.config.retention_for(facts.effective_class)
         facts.content_mode, facts.retain_days = rule.content, rule.ttl_days
 
         route = route_for(self.s.views, req.model)
         facts.route = route.name if route is not None and not route.direct else None
-        decision = _decide(self.s, principal, req.model, effective, facts.purpose)
+        decision = decide(
+            PolicyInput(
+                principal=principal,
+                route_name=req.model,
+                effective_rank=effective,
+                purpose=facts.purpose,
+                unhealthy=self.s.health.unhealthy(),
+                declared_rank=declared_rank,
+                finding_ranks=finding_ranks,
+            ),
+            self.s.views,
+        )
         facts.guard_verdicts["policy"] = {c.model_id: c.verdict.value for c in decision.candidates}
         if isinstance(decision, Deny):
             facts.decision, facts.reason_code = "deny", decision.reason.value
@@ -119,11 +131,9 @@ class ChatPipeline:
                 "the audit store is failing, so no request is sent upstream until it recovers",
                 code="audit_unavailable",
             )
-        chain = (decision.model_id, *decision.fallbacks)
         if req.stream:
-            return await self._stream(req, chain, facts, data)
-        completion = await self._complete(req, chain, facts)
-        self._account(facts, completion.usage)
+            return await self._stream(req, data, found, decision, facts)
+        completion = await self.dispatch.complete(req, data, found, decision, facts)
         text = completion.choices[0].message.content if completion.choices else None
         facts.content = retained_content(facts.content_mode, data, text)
         return Response(
@@ -163,72 +173,49 @@ class ChatPipeline:
         facts.declared_class = declared
         return classes.rank(declared)
 
-    async def _complete(
-        self, req: ChatCompletionRequest, chain: tuple[str, ...], facts: RequestFacts
-    ) -> ChatCompletion:
-        last: UpstreamError | None = None
-        for model_id in chain:
-            self._serving(facts, model_id)
-            try:
-                completion = await self.s.providers[model_id].complete(req)
-            except UpstreamError as exc:
-                last = exc
-                continue
-            facts.served_model = completion.model
-            return completion
-        assert last is not None
-        raise last
-
     async def _stream(
         self,
         req: ChatCompletionRequest,
-        chain: tuple[str, ...],
-        facts: RequestFacts,
         data: dict[str, Any],
+        found: Classification,
+        decision: Allow,
+        facts: RequestFacts,
     ) -> SSEResponse:
-        """Open the stream on the first permitted model that yields a first chunk."""
-        last: UpstreamError | None = None
-        for model_id in chain:
-            self._serving(facts, model_id)
-            chunks = self.s.providers[model_id].stream(req)
-            try:
-                first = await chunks.__anext__()
-            except StopAsyncIteration:
-                first = None
-            except UpstreamError as exc:
-                last = exc
-                await _aclose(chunks)
-                continue
-            facts.ttft_ms = round(facts.elapsed_ms(), 3)
-            include_usage = bool(req.stream_options and req.stream_options.include_usage)
-            events = self._events(chunks, first, facts, include_usage, data)
-            return SSEResponse(events, self._headers(facts))
-        assert last is not None
-        raise last
+        opened = await self.dispatch.open_stream(req, data, found, decision, facts)
+        facts.ttft_ms = round(facts.elapsed_ms(), 3)
+        include_usage = bool(req.stream_options and req.stream_options.include_usage)
+        restorer = opened.prepared.chunk_restorer(json_content(req))
+        events = self._events(opened, restorer, facts, include_usage, data)
+        return SSEResponse(events, self._headers(facts))
 
     async def _events(
         self,
-        chunks: AsyncIterator[ChatCompletionChunk],
-        first: ChatCompletionChunk | None,
+        opened: Opened,
+        restorer: ChunkRestorer | None,
         facts: RequestFacts,
         include_usage: bool,
         data: dict[str, Any],
     ) -> AsyncIterator[bytes]:
         parts: list[str] = []
+        chunks = opened.chunks
         try:
             try:
-                chunk = first
+                chunk = opened.first
                 while chunk is not None:
+                    if restorer is not None:
+                        chunk = restorer.restore(chunk)
                     event = self._chunk_event(chunk, facts, include_usage, parts)
                     if event is not None:
                         yield event
                     chunk = await anext(chunks, None)
             except ZonegateError as exc:  # the upstream failed mid-stream
                 facts.fail(exc)
+                for tail in restorer.flush() if restorer is not None else ():
+                    yield sse_event(tail.model_dump_json(exclude_none=True).encode())
                 yield error_event(exc)
             finally:
                 with anyio.CancelScope(shield=True):
-                    await _aclose(chunks)
+                    await aclose(chunks)
         except BaseException:
             facts.status, facts.error_class = 499, "client_disconnected"
             facts.error_message = "the client closed the stream before it ended"
@@ -258,7 +245,7 @@ class ChatPipeline:
             if choice.delta.content:
                 parts.append(choice.delta.content)
         if chunk.usage is not None:
-            self._account(facts, chunk.usage)
+            self.dispatch.account(facts, chunk.usage)
             if not include_usage:
                 if not chunk.choices:
                     return None
@@ -266,23 +253,6 @@ class ChatPipeline:
         return sse_event(chunk.model_dump_json(exclude_none=True).encode())
 
     # -- bookkeeping -------------------------------------------------------------------------
-
-    def _serving(self, facts: RequestFacts, model_id: str) -> None:
-        facts.fallback_chain.append(model_id)
-        facts.model_id = model_id
-        facts.zone = self.s.loaded.config.models[model_id].zone
-
-    def _account(self, facts: RequestFacts, usage: Any) -> None:
-        if usage is None:
-            return
-        facts.prompt_tokens, facts.completion_tokens = usage.prompt_tokens, usage.completion_tokens
-        assert facts.model_id is not None
-        pricing = self.s.loaded.config.models[facts.model_id].pricing
-        if pricing is not None:
-            facts.cost = (
-                pricing.input_per_mtok * usage.prompt_tokens
-                + pricing.output_per_mtok * usage.completion_tokens
-            ) / _MILLION
 
     async def _audit(self, facts: RequestFacts) -> None:
         record = facts.to_record(instance_id=self.s.instance_id, config_hash=self._config_hash)
@@ -298,21 +268,6 @@ class ChatPipeline:
         if facts.effective_class:
             headers["x-zonegate-data-class"] = facts.effective_class
         return headers
-
-
-def _decide(
-    s: GatewayServices, principal: PrincipalView, model: str, effective: int, purpose: str | None
-) -> Allow | Deny:
-    return decide(
-        PolicyInput(
-            principal=principal,
-            route_name=model,
-            effective_rank=effective,
-            purpose=purpose,
-            unhealthy=s.health.unhealthy(),
-        ),
-        s.views,
-    )
 
 
 def _denial(decision: Deny, model: str) -> ZonegateError:
@@ -382,9 +337,3 @@ def _params(req: ChatCompletionRequest) -> dict[str, Any]:
     if req.tools:
         params["tools"] = [t.get("function", {}).get("name") for t in req.tools]
     return params
-
-
-async def _aclose(chunks: AsyncIterator[ChatCompletionChunk]) -> None:
-    aclose = getattr(chunks, "aclose", None)
-    if aclose is not None:
-        await aclose()

@@ -13,6 +13,7 @@ from zonegate.config.load import LoadedConfig
 from zonegate.gateway.auth import Authenticator
 from zonegate.guards.classify import Classifier
 from zonegate.guards.registry import load_detectors
+from zonegate.guards.transforms import RequestTransformer
 from zonegate.policy.types import PrincipalView
 from zonegate.policy.views import PolicyViews, build_views, principal_view
 from zonegate.providers.base import Provider
@@ -37,6 +38,7 @@ class GatewayServices:
     db: Database
     views: PolicyViews
     classifier: Classifier
+    transformer: RequestTransformer
     providers: Mapping[str, Provider]
     authenticator: Authenticator
     writer: AuditWriter
@@ -77,11 +79,13 @@ def build_services(
         model_id: registry.build(model_id, model, resolve_secret)
         for model_id, model in config.models.items()
     }
+    classifier = Classifier(load_detectors(config), views.classes)
     return GatewayServices(
         loaded=loaded,
         db=db,
         views=views,
-        classifier=Classifier(load_detectors(config), views.classes),
+        classifier=classifier,
+        transformer=RequestTransformer(classifier),
         providers=providers,
         authenticator=Authenticator(KeyRepository(db), ttl=config.server.auth_cache_seconds),
         writer=AuditWriter(db, batch_max=config.audit.batch_max),
