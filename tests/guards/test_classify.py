@@ -4,9 +4,24 @@ from typing import Any
 
 import pytest
 
+from zonegate.config.schema import DEFAULT_DETECTORS
 from zonegate.errors import ServiceUnavailable
 from zonegate.guards.base import Finding
-from zonegate.guards.classify import Classification, Classifier, LocatedFinding, collect_texts
+from zonegate.guards.classify import (
+    SEPARATOR,
+    Classification,
+    Classifier,
+    LocatedFinding,
+    collect_texts,
+)
+from zonegate.guards.detectors import contact as contact_module
+from zonegate.guards.detectors import credentials as credentials_module
+from zonegate.guards.detectors import national_ids as ids_module
+from zonegate.guards.detectors import network as network_module
+from zonegate.guards.detectors import phone as phone_module
+from zonegate.guards.detectors import pii as pii_module
+from zonegate.guards.detectors import secrets as secrets_module
+from zonegate.guards.detectors._base import BuiltinDetector
 from zonegate.guards.detectors.pii import EmailDetector, PaymentCardDetector
 from zonegate.guards.detectors.secrets import AwsAccessKeyDetector
 from zonegate.policy.classes import DataClasses
@@ -175,3 +190,226 @@ def test_an_unknown_data_class_from_a_detector_fails_closed() -> None:
 def test_detectors_are_exposed_in_order() -> None:
     c = classifier()
     assert [d.type for d in c.detectors] == ["email", "payment_card", "aws_access_key"]
+
+
+# --- every built-in, normalisation, JSON values, joined texts -----------------------------------
+
+
+def all_builtins() -> Classifier:
+    classes = {
+        **{cls.type: cls for cls in vars(pii_module).values() if _is_builtin(cls)},
+        **{cls.type: cls for cls in vars(ids_module).values() if _is_builtin(cls)},
+        **{cls.type: cls for cls in vars(phone_module).values() if _is_builtin(cls)},
+        **{cls.type: cls for cls in vars(contact_module).values() if _is_builtin(cls)},
+        **{cls.type: cls for cls in vars(network_module).values() if _is_builtin(cls)},
+        **{cls.type: cls for cls in vars(secrets_module).values() if _is_builtin(cls)},
+        **{cls.type: cls for cls in vars(credentials_module).values() if _is_builtin(cls)},
+    }
+    assert set(classes) == set(DEFAULT_DETECTORS)
+    return Classifier(
+        [classes[name](data_class=entry.data_class) for name, entry in DEFAULT_DETECTORS.items()],
+        CLASSES,
+    )
+
+
+def _is_builtin(cls: object) -> bool:
+    return isinstance(cls, type) and issubclass(cls, BuiltinDetector) and bool(cls.type)
+
+
+def spans(result: Classification, texts: list[str]) -> list[tuple[str, str]]:
+    return [
+        (x.finding.type, texts[x.text_index][x.finding.start : x.finding.end])
+        for x in result.findings
+    ]
+
+
+@pytest.mark.parametrize(
+    "card",
+    [
+        "4111\u200b1111\u200b1111\u200b1111",  # zero-width spaces inside
+        "４１１１ １１１１ １１１１ １１１１",  # full-width digits
+        "4111\U000e0020\U000e00201111 1111 1111",  # tag characters
+        "4111.1111.1111.1111",
+        "4111 1111-1111 1111",
+        "4111\u00a01111\u00a01111\u00a01111",
+        "4111–1111–1111–1111",
+    ],
+)
+def test_evasions_are_found_with_spans_in_the_original(card: str) -> None:
+    texts = [f"pay with {card} today"]
+    result = classifier().classify(texts)
+    assert result.counts == {"payment_card": 1}
+    (item,) = result.findings
+    assert texts[0][item.finding.start : item.finding.end] == card
+
+
+def test_spans_after_a_trick_stay_exact() -> None:
+    texts = ["\u200bmail a@example.com then ４１１１ １１１１ １１１１ １１１１ and b@example.com"]
+    result = classifier().classify(texts)
+    assert spans(result, texts) == [
+        ("email", "a@example.com"),
+        ("payment_card", "４１１１ １１１１ １１１１ １１１１"),
+        ("email", "b@example.com"),
+    ]
+
+
+def test_escaped_values_in_tool_arguments_are_found_in_the_raw_string() -> None:
+    arguments = '{"card": "4111\\u00201111\\u00201111\\u00201111", "note": "line\\nbreak"}'
+    texts = collect_texts(
+        {
+            "messages": [
+                {
+                    "role": "assistant",
+                    "tool_calls": [
+                        {
+                            "id": "c1",
+                            "type": "function",
+                            "function": {"name": "pay", "arguments": arguments},
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+    result = classifier().classify(texts)
+    assert spans(result, texts) == [("payment_card", "4111\\u00201111\\u00201111\\u00201111")]
+
+
+def test_a_value_seen_raw_and_decoded_counts_once() -> None:
+    texts = ['{"card": "4111 1111 1111 1111", "note": "a\\nb"}']
+    assert classifier().classify(texts).counts == {"payment_card": 1}
+
+
+def test_everything_in_a_request_is_scanned() -> None:
+    body: dict[str, Any] = {
+        "model": "r",
+        "messages": [
+            {"role": "user", "content": [{"type": "text", "text": "mail me: jane@example.com"}]},
+            {
+                "role": "tool",
+                "tool_call_id": "c1",
+                "content": '{"result": "card 5555 5555 5555 4444"}',
+            },
+        ],
+        "tools": [
+            {
+                "type": "function",
+                "function": {
+                    "name": "lookup",
+                    "description": "uses key AKIAIOSFODNN7EXAMPLE",
+                    "parameters": {"type": "object", "properties": {}},
+                },
+            }
+        ],
+        "x_customer": {"ssn": "536-22-8726"},
+    }
+    texts = collect_texts(body)
+    result = all_builtins().classify(texts)
+    assert {"email", "payment_card", "aws_access_key", "us_ssn"} <= set(result.counts)
+    assert result.max_rank == CLASSES.rank("restricted")
+    found = spans(result, texts)
+    assert ("payment_card", "5555 5555 5555 4444") in found
+    assert ("us_ssn", "536-22-8726") in found
+
+
+def test_a_key_and_its_value_collected_apart_still_pair_up() -> None:
+    texts = collect_texts(
+        {"model": "r", "metadata": {"date_of_birth": "1980-05-17", "password": "R4nd0m!Str1ng#42"}}
+    )
+    result = all_builtins().classify(texts)
+    assert spans(result, texts) == [
+        ("date_of_birth", "1980-05-17"),
+        ("secret_assignment", "R4nd0m!Str1ng#42"),
+    ]
+
+
+def test_findings_never_cross_texts() -> None:
+    texts = [
+        "4111 1111",
+        "1111 1111",
+        "-----BEGIN PRIVATE KEY-----",
+        "MIIE",
+        "-----END PRIVATE KEY-----",
+    ]
+    result = all_builtins().classify(texts)
+    assert "payment_card" not in result.counts
+    for item in result.findings:
+        assert 0 <= item.finding.start < item.finding.end <= len(texts[item.text_index])
+
+
+def test_the_typical_chat_body_finds_nothing() -> None:
+    body = {
+        "model": "r",
+        "messages": [
+            {"role": "system", "content": "You are a helpful assistant. Answer in 3 sentences."},
+            {
+                "role": "user",
+                "content": "Summarise the Q3 planning notes; version 1.2.3.4 ships on 2024-10-01.",
+            },
+        ],
+    }
+    assert all_builtins().classify(collect_texts(body)) == Classification({}, None, ())
+
+
+class SpanMaker:
+    """A joinable detector that reports what it is told, to test the mapping."""
+
+    type = "maker"
+    joinable = True
+
+    def __init__(self, spans: list[tuple[int, int]]) -> None:
+        self.spans = spans
+        self.seen: list[str] = []
+
+    def detect(self, text: str) -> list[Finding]:
+        self.seen.append(text)
+        return [Finding("maker", s, e, "internal") for s, e in self.spans]
+
+
+def test_joinable_detectors_run_once_and_spans_are_mapped_and_clipped() -> None:
+    texts = ["abc", "defgh"]
+    joined = "abc" + SEPARATOR + "defgh"
+    second = joined.index("d")
+    maker = SpanMaker([(1, 2), (2, second + 2), (3, second + 1), (second, 10**6), (-5, 0)])
+    result = Classifier([maker], CLASSES).classify(texts)
+    assert maker.seen == [joined]
+    assert [(x.text_index, x.finding.start, x.finding.end) for x in result.findings] == [
+        (0, 1, 2),
+        (0, 2, 3),  # clipped at the end of its text
+        (1, 0, 1),  # began in the separator: moved to the next text
+        (1, 0, 5),
+    ]
+
+
+class BrokenJoinable(Broken):
+    joinable = True
+    needs_digits = True
+
+
+def test_a_failing_joinable_detector_fails_closed() -> None:
+    with pytest.raises(ServiceUnavailable) as info:
+        Classifier([BrokenJoinable()], CLASSES).classify(["no digit here", "but 1 here"])
+    assert info.value.code == "detector_failed"
+
+
+def test_digit_detectors_are_skipped_without_digits() -> None:
+    assert Classifier([BrokenJoinable()], CLASSES).classify(["no digits"]) == Classification(
+        {}, None, ()
+    )
+
+
+def test_deeply_nested_json_is_still_scanned_as_text() -> None:
+    text = "[" * 100_000 + '"4111 1111 1111 1111\\n"' + "]" * 100_000
+    assert classifier().classify([text]).counts == {"payment_card": 1}
+
+
+def test_a_failure_outside_the_detectors_fails_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from zonegate.guards import classify as classify_module
+
+    def explode(text: str) -> tuple[str, None]:
+        raise MemoryError("no room")
+
+    monkeypatch.setattr(classify_module, "normalize", explode)
+    with pytest.raises(ServiceUnavailable) as info:
+        classifier().classify(["x"])
+    assert info.value.code == "detector_failed"

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import tomllib
 from importlib.metadata import EntryPoint
+from pathlib import Path
 
 import pytest
 
@@ -10,7 +12,15 @@ from zonegate.guards import registry
 from zonegate.guards.base import Finding
 from zonegate.guards.registry import available_detectors, load_detectors
 
-BUILTIN = ["email", "payment_card", "iban", "us_ssn", "private_key", "aws_access_key", "api_key"]
+BUILTIN = list(DEFAULT_DETECTORS)
+PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
+
+
+def declared() -> list[EntryPoint]:
+    """The detector entry points pyproject.toml declares (whether or not reinstalled since)."""
+    table = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))
+    points = table["project"]["entry-points"][registry.GROUP]
+    return [EntryPoint(name, value, registry.GROUP) for name, value in points.items()]
 
 
 def make_config(detectors: dict[str, dict[str, object]] | None = None) -> Config:
@@ -23,9 +33,19 @@ def make_config(detectors: dict[str, dict[str, object]] | None = None) -> Config
     return Config.model_validate(raw)
 
 
+def test_every_default_detector_is_declared_and_builds(monkeypatch: pytest.MonkeyPatch) -> None:
+    points = declared()
+    assert [p.name for p in points] == BUILTIN
+    monkeypatch.setattr(registry, "entry_points", lambda group: points)
+    detectors = load_detectors(make_config())
+    assert [d.type for d in detectors] == BUILTIN
+    for detector in detectors:
+        assert detector.data_class == DEFAULT_DETECTORS[detector.type].data_class  # type: ignore[attr-defined]
+        assert detector.joinable is True  # type: ignore[attr-defined]
+
+
 def test_every_builtin_is_registered_as_an_entry_point() -> None:
     assert set(BUILTIN) <= set(available_detectors())
-    assert set(DEFAULT_DETECTORS) == set(BUILTIN)
 
 
 def test_default_config_builds_every_builtin_with_its_class() -> None:
@@ -53,6 +73,29 @@ def test_no_detectors() -> None:
     assert load_detectors(make_config({})) == ()
 
 
+def test_custom_detectors_follow_the_built_ins() -> None:
+    config = Config.model_validate(
+        {
+            "zones": {"local": {"ceiling": "restricted"}},
+            "models": {"m": {"zone": "local", "provider": {"type": "llamacpp"}}},
+            "detectors": {"email": {"data_class": "confidential"}},
+            "custom_detectors": {
+                "tickets": {"kind": "regex", "pattern": "ACME-[0-9]{6}", "data_class": "internal"},
+                "off": {
+                    "kind": "keywords",
+                    "words": ["x"],
+                    "data_class": "internal",
+                    "enabled": False,
+                },
+                "names": {"kind": "keywords", "words": ["Orion"], "data_class": "confidential"},
+            },
+        }
+    )
+    detectors = load_detectors(config)
+    assert [d.type for d in detectors] == ["email", "tickets", "names"]
+    assert detectors[2].detect("Orion") == [Finding("names", 0, 5, "confidential")]
+
+
 def test_unknown_detector_lists_the_installed_ones() -> None:
     with pytest.raises(ConfigError) as info:
         load_detectors(
@@ -63,7 +106,7 @@ def test_unknown_detector_lists_the_installed_ones() -> None:
     (problem,) = info.value.problems
     assert problem.path == "detectors.codenames"
     assert "unknown detector 'codenames'" in problem.message
-    assert "api_key, aws_access_key, email, iban" in problem.message
+    assert "api_key, aws_access_key, azure_key" in problem.message
 
 
 class NotADetector:

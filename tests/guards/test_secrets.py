@@ -6,7 +6,15 @@ from zonegate.guards.base import Detector, Finding
 from zonegate.guards.detectors.secrets import (
     ApiKeyDetector,
     AwsAccessKeyDetector,
+    AzureKeyDetector,
+    GcpServiceAccountDetector,
+    GithubTokenDetector,
+    GitlabTokenDetector,
+    GoogleApiKeyDetector,
     PrivateKeyDetector,
+    SlackTokenDetector,
+    StripeKeyDetector,
+    TwilioKeyDetector,
 )
 
 KEY = PrivateKeyDetector(data_class="restricted")
@@ -136,3 +144,109 @@ def test_api_key_found(key: str) -> None:
 )
 def test_api_key_not_found(text: str) -> None:
     assert found(API, text) == []
+
+
+# --- vendor tokens ----------------------------------------------------------------------------
+# Shaped like the real thing, with made-up characters.
+
+GITHUB_PAT = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+GITHUB_FINE = (
+    "github_pat_11ABCDEFG0" + "123456789_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVW"
+)
+GITLAB = "glpat-" + "abcDEF123456ghiJKL78"
+SLACK_BOT = "xoxb-" + "123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx"
+SLACK_HOOK = "https://hooks.slack.com/services/" + "T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX"
+STRIPE = "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc"
+STRIPE_RESTRICTED = "rk_live_" + "51H8abcDEFghiJKLmnoPQR"
+TWILIO_KEY = "SK" + "0123456789abcdef0123456789abcdef"
+TWILIO_ACCOUNT = "AC" + "0123456789abcdef0123456789abcdef"
+GOOGLE = "AIza" + "SyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q"
+
+TOKENS = [
+    (GithubTokenDetector, "github_token", [GITHUB_PAT, GITHUB_FINE, "ghs_" + "x" * 36]),
+    (GitlabTokenDetector, "gitlab_token", [GITLAB, "glrt-" + "Ab1Cd2Ef3Gh4Ij5Kl6Mn7"]),
+    (SlackTokenDetector, "slack_token", [SLACK_BOT, SLACK_HOOK, "xoxp-1234-5678-90ab-cdef"]),
+    (StripeKeyDetector, "stripe_key", [STRIPE, STRIPE_RESTRICTED]),
+    (TwilioKeyDetector, "twilio_key", [TWILIO_KEY, TWILIO_ACCOUNT]),
+    (GoogleApiKeyDetector, "google_api_key", [GOOGLE]),
+]
+
+
+@pytest.mark.parametrize(
+    ("cls", "kind", "token"), [(c, k, t) for c, k, tokens in TOKENS for t in tokens]
+)
+def test_vendor_token_found(cls: type[Detector], kind: str, token: str) -> None:
+    detector = cls(data_class="restricted")  # type: ignore[call-arg]
+    assert detector.type == kind
+    for text in (f"token: {token}\n", f'{{"t": "{token}"}}', f"export X={token}"):
+        assert found(detector, text) == [token]
+
+
+@pytest.mark.parametrize(
+    ("cls", "text"),
+    [
+        (GithubTokenDetector, "ghp_short and xghp_" + "a" * 36 + " and ghp-" + "a" * 36),
+        (GitlabTokenDetector, "glpat-short and the glpat- prefix"),
+        (SlackTokenDetector, "xoxb- and xoxz-123456789012 and hooks.slack.com/services/T0"),
+        (StripeKeyDetector, "sk_live_short, pk_live_" + "a" * 24),  # publishable keys are public
+        (TwilioKeyDetector, "SK" + "0123456789ABCDEF" * 2 + " and AC" + "0123" * 7),
+        (GoogleApiKeyDetector, "AIza" + "x" * 20),
+    ],
+)
+def test_vendor_token_not_found(cls: type[Detector], text: str) -> None:
+    assert found(cls(data_class="restricted"), text) == []  # type: ignore[call-arg]
+
+
+# --- cloud credentials --------------------------------------------------------------------------
+
+GCP = (
+    '{"type": "service_account", "project_id": "p", "private_key_id": "0a1b",'
+    ' "private_key": "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBg\\n-----END PRIVATE KEY-----\\n",'
+    ' "client_email": "svc@p.iam.gserviceaccount.com"}'
+)
+
+
+def test_gcp_service_account_key_entry_found() -> None:
+    (value,) = found(GcpServiceAccountDetector(data_class="restricted"), GCP)
+    assert value.startswith('"private_key": "-----BEGIN')
+    assert value.endswith('-----END PRIVATE KEY-----\\n"')
+
+
+def test_gcp_without_a_key_or_not_a_service_account() -> None:
+    detector = GcpServiceAccountDetector(data_class="restricted")
+    assert found(detector, GCP.replace('"private_key":', '"public_key":')) == []
+    assert found(detector, GCP.replace("service_account", "authorized_user")) == []
+
+
+AZURE_KEY = ("A1b2C3d4" * 11)[:86] + "=="
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey="
+            f"{AZURE_KEY};EndpointSuffix=core.windows.net",
+            AZURE_KEY,
+        ),
+        (
+            "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=root;"
+            "SharedAccessKey=" + "Q" * 43 + "=",
+            "Q" * 43 + "=",
+        ),
+        (
+            "https://a.blob.core.windows.net/c/f?sv=2022-11-02&ss=b&se=2030&sig="
+            + "abcdEFGH1234" * 4
+            + "%3D",
+            "abcdEFGH1234" * 4 + "%3D",
+        ),
+    ],
+)
+def test_azure_key_found(text: str, expected: str) -> None:
+    assert found(AzureKeyDetector(data_class="restricted"), text) == [expected]
+
+
+def test_azure_not_found() -> None:
+    detector = AzureKeyDetector(data_class="restricted")
+    assert found(detector, "AccountKey=<your-key>; and AccountName=acct") == []
+    assert found(detector, "https://x.test/?sig=" + "a" * 44) == []  # no SAS version: not SAS

@@ -15,8 +15,11 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    field_validator,
     model_validator,
 )
+
+from zonegate.guards.detectors.custom import UnsafePattern, compile_pattern
 
 DEFAULT_DATA_CLASSES = ("public", "internal", "confidential", "restricted")
 
@@ -205,6 +208,57 @@ class DetectorConfig(Strict):
     enabled: bool = True
 
 
+MAX_KEYWORD_LENGTH = 200
+
+
+class RegexDetectorConfig(Strict):
+    """An organisation's pattern (ticket ids, internal hostnames...); checked when loaded."""
+
+    kind: Literal["regex"]
+    pattern: str = Field(description="A Python regular expression; '^' and '$' match per line.")
+    data_class: str
+    case_sensitive: bool = True
+    enabled: bool = True
+
+    @field_validator("pattern")
+    @classmethod
+    def _safe_pattern(cls, value: str) -> str:
+        try:
+            compile_pattern(value)
+        except UnsafePattern as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+
+class KeywordsDetectorConfig(Strict):
+    """An organisation's words and phrases (project codenames, customer names), whole words."""
+
+    kind: Literal["keywords"]
+    words: list[str] = Field(min_length=1, description="Words or phrases to find.")
+    data_class: str
+    case_sensitive: bool = False
+    enabled: bool = True
+
+    @field_validator("words")
+    @classmethod
+    def _words_present(cls, value: list[str]) -> list[str]:
+        blank = [i for i, word in enumerate(value) if not word.strip()]
+        if blank:
+            raise ValueError(f"words must not be blank (blank at positions {blank})")
+        long = [i for i, word in enumerate(value) if len(word) > MAX_KEYWORD_LENGTH]
+        if long:
+            raise ValueError(
+                f"words must be at most {MAX_KEYWORD_LENGTH} characters (too long at positions "
+                f"{long}); use a regex detector for longer text"
+            )
+        return value
+
+
+CustomDetectorConfig = Annotated[
+    RegexDetectorConfig | KeywordsDetectorConfig, Field(discriminator="kind")
+]
+
+
 class ServerConfig(Strict):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
@@ -223,14 +277,52 @@ class AuditConfig(Strict):
     )
 
 
+_RESTRICTED = DetectorConfig(data_class="restricted")
+_CONFIDENTIAL = DetectorConfig(data_class="confidential")
+
+# Identifiers, payment data and credentials are restricted; contact details confidential; VAT
+# numbers (printed on every invoice) internal. See docs/detection.md.
 DEFAULT_DETECTORS: dict[str, DetectorConfig] = {
-    "email": DetectorConfig(data_class="confidential"),
-    "payment_card": DetectorConfig(data_class="restricted"),
-    "iban": DetectorConfig(data_class="restricted"),
-    "us_ssn": DetectorConfig(data_class="restricted"),
-    "private_key": DetectorConfig(data_class="restricted"),
-    "aws_access_key": DetectorConfig(data_class="restricted"),
-    "api_key": DetectorConfig(data_class="restricted"),
+    # contact details
+    "email": _CONFIDENTIAL,
+    "phone_number": _CONFIDENTIAL,
+    "postal_address": _CONFIDENTIAL,
+    "date_of_birth": _CONFIDENTIAL,
+    "ip_address": _CONFIDENTIAL,
+    # payment data
+    "payment_card": _RESTRICTED,
+    "iban": _RESTRICTED,
+    # national identifiers
+    "us_ssn": _RESTRICTED,
+    "us_itin": _RESTRICTED,
+    "uk_nino": _RESTRICTED,
+    "de_tax_id": _RESTRICTED,
+    "fr_nir": _RESTRICTED,
+    "es_dni": _RESTRICTED,
+    "es_nie": _RESTRICTED,
+    "it_fiscal_code": _RESTRICTED,
+    "nl_bsn": _RESTRICTED,
+    "in_aadhaar": _RESTRICTED,
+    "in_pan": _RESTRICTED,
+    "br_cpf": _RESTRICTED,
+    "br_cnpj": _RESTRICTED,
+    "eu_vat": DetectorConfig(data_class="internal"),
+    # credentials
+    "private_key": _RESTRICTED,
+    "aws_access_key": _RESTRICTED,
+    "gcp_service_account": _RESTRICTED,
+    "azure_key": _RESTRICTED,
+    "api_key": _RESTRICTED,
+    "github_token": _RESTRICTED,
+    "gitlab_token": _RESTRICTED,
+    "slack_token": _RESTRICTED,
+    "stripe_key": _RESTRICTED,
+    "twilio_key": _RESTRICTED,
+    "google_api_key": _RESTRICTED,
+    "jwt": _RESTRICTED,
+    "url_password": _RESTRICTED,
+    "connection_string_password": _RESTRICTED,
+    "secret_assignment": _RESTRICTED,
 }
 
 
@@ -248,6 +340,10 @@ class Config(Strict):
     routes: dict[Name, RouteConfig] = Field(default_factory=dict)
     teams: dict[Name, TeamConfig] = Field(default_factory=dict)
     detectors: dict[Name, DetectorConfig] = Field(default_factory=lambda: dict(DEFAULT_DETECTORS))
+    custom_detectors: dict[Name, CustomDetectorConfig] = Field(
+        default_factory=dict,
+        description="Organisation-specific regexes and keyword lists, each with its data class.",
+    )
     retention: dict[str, RetentionRule] = Field(
         default_factory=dict,
         description="Per data class; a class without a rule keeps only hashes for 180 days.",
@@ -324,6 +420,16 @@ class Config(Strict):
                     problems.append((f"teams.{name}.models.{i}", f"unknown model {m!r}"))
         for name, det in self.detectors.items():
             need_class(f"detectors.{name}.data_class", det.data_class)
+        for name, custom in self.custom_detectors.items():
+            need_class(f"custom_detectors.{name}.data_class", custom.data_class)
+            if name in self.detectors or name in DEFAULT_DETECTORS:
+                problems.append(
+                    (
+                        f"custom_detectors.{name}",
+                        "a built-in detector has this name, so findings could not be told "
+                        "apart; choose another name",
+                    )
+                )
         for cls in self.retention:
             if cls not in classes:
                 problems.append((f"retention.{cls}", f"unknown data class (known: {classes})"))

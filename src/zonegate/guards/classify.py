@@ -6,12 +6,15 @@ the request with ``ServiceUnavailable`` instead of letting unclassified data thr
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from zonegate.errors import ServiceUnavailable
+from zonegate.errors import ServiceUnavailable, ZonegateError
 from zonegate.guards.base import Detector, Finding
+from zonegate.guards.detectors._scan import ScanText, has_digit
+from zonegate.guards.normalize import OffsetMap, decode_json_strings, map_span, normalize
 from zonegate.policy.classes import DataClasses
 
 # Field names of the OpenAI request format: structure, not content, so their keys are not
@@ -80,15 +83,39 @@ class Classification:
     findings: tuple[LocatedFinding, ...]
 
 
-class Classifier:
-    """Runs a fixed set of detectors; built once per config, shared by all requests."""
+# Texts are joined with this separator so a joinable detector runs once per request, not once per
+# text. No built-in pattern matches a NUL; the newlines end a line for line-anchored patterns.
+SEPARATOR = "\n\x00\n"
 
-    __slots__ = ("_classes", "_detectors", "_ranks")
+
+class _Segment(NamedTuple):
+    """One scanned string: an original text, or a decoded JSON literal inside one."""
+
+    text_index: int
+    text: str
+    maps: tuple[OffsetMap, ...]  # derived -> original, innermost first; () for an original
+
+
+class Classifier:
+    """Runs a fixed set of detectors; built once per config, shared by all requests.
+
+    Every text is normalised (``zonegate.guards.normalize``) and JSON texts are also scanned
+    literal by literal, decoded; findings are mapped back to spans of the texts given, and the
+    same finding seen through two views counts once. Detectors with ``joinable = True`` see all
+    texts at once, joined by ``SEPARATOR``; those with ``needs_digits = True`` are skipped when
+    there is no digit at all. Any other detector runs on each text in turn.
+    """
+
+    __slots__ = ("_classes", "_detectors", "_digit", "_plain", "_ranks", "_single")
 
     def __init__(self, detectors: Iterable[Detector], classes: DataClasses) -> None:
         self._detectors = tuple(detectors)
         self._classes = classes
         self._ranks = {name: classes.rank(name) for name in classes}
+        joinable = [d for d in self._detectors if getattr(d, "joinable", False) is True]
+        self._digit = tuple(d for d in joinable if getattr(d, "needs_digits", False) is True)
+        self._plain = tuple(d for d in joinable if d not in self._digit)
+        self._single = tuple(d for d in self._detectors if d not in joinable)
 
     @property
     def detectors(self) -> tuple[Detector, ...]:
@@ -96,21 +123,74 @@ class Classifier:
 
     def classify(self, texts: Sequence[str]) -> Classification:
         """Run every detector on every text; ``ServiceUnavailable`` if any detector fails."""
-        located: list[LocatedFinding] = []
-        for detector in self._detectors:
-            try:
-                for index, text in enumerate(texts):
-                    for finding in detector.detect(text):
-                        located.append(LocatedFinding(index, finding))
-            except Exception as exc:
-                raise ServiceUnavailable(
-                    f"detector {detector.type!r} failed ({type(exc).__name__}); the request "
-                    "was not classified and was not sent anywhere. Fix or disable the detector "
-                    f"(detectors.{detector.type}.enabled: false)",
-                    code="detector_failed",
-                ) from exc
-        if not located:
+        try:
+            return self._classify(texts)
+        except ZonegateError:
+            raise
+        except Exception as exc:  # normalisation or decoding: still never unclassified
+            raise ServiceUnavailable(
+                f"the request could not be classified ({type(exc).__name__}) and was not sent "
+                "anywhere",
+                code="detector_failed",
+            ) from exc
+
+    def _classify(self, texts: Sequence[str]) -> Classification:
+        segments = _segments(texts)
+        found: dict[LocatedFinding, None] = {}
+        if self._plain or self._digit:
+            self._scan_joined(segments, found)
+        views = [normalize(segment.text) for segment in segments] if self._single else []
+        for detector in self._single:
+            for segment, (text, offsets) in zip(segments, views, strict=True):
+                for finding in _run(detector, text):
+                    start, end = _clip(finding, len(text))
+                    if offsets is not None:
+                        start, end = offsets.span(start, end)
+                    _add(found, segment, finding, start, end)
+        if not found:
             return Classification({}, None, ())
+        return self._summarise(list(found))
+
+    def _scan_joined(self, segments: list[_Segment], found: dict[LocatedFinding, None]) -> None:
+        starts: list[int] = []
+        size = 0
+        for segment in segments:
+            starts.append(size)
+            size += len(segment.text) + len(SEPARATOR)
+        joined = SEPARATOR.join([segment.text for segment in segments])
+        normal, offsets = normalize(joined)
+        text = ScanText(normal)  # detectors share the views they compute on it
+        detectors = self._plain
+        if self._digit and has_digit(text):
+            detectors = self._plain + self._digit
+        results: list[list[Finding]] = []
+        detector = None
+        try:
+            for detector in detectors:
+                result = detector.detect(text)
+                if result:
+                    results.append(result)
+        except Exception as exc:
+            raise _failure(detector, exc) from exc
+        for result in results:
+            for finding in result:
+                start, end = _clip(finding, len(text))
+                if offsets is not None:
+                    start, end = offsets.span(start, end)
+                k = bisect_right(starts, start) - 1
+                if k < 0:
+                    continue  # no texts at all
+                if start - starts[k] >= len(segments[k].text):
+                    # Began in a separator: it belongs to the next text, if any.
+                    if k + 1 == len(segments):
+                        continue
+                    k += 1
+                    start = starts[k]
+                segment = segments[k]
+                local_end = min(end - starts[k], len(segment.text))
+                _add(found, segment, finding, start - starts[k], local_end)
+
+    def _summarise(self, located: list[LocatedFinding]) -> Classification:
         counts: dict[str, int] = {}
         best = 0
         ranks = self._ranks
@@ -128,3 +208,46 @@ class Classifier:
             counts[finding.type] = counts.get(finding.type, 0) + 1
         located.sort(key=lambda x: (x.text_index, x.finding.start, x.finding.end))
         return Classification(counts, best, tuple(located))
+
+
+def _segments(texts: Sequence[str]) -> list[_Segment]:
+    segments = [_Segment(i, text, ()) for i, text in enumerate(texts)]
+    for i, text in enumerate(texts):
+        if "\\" in text:
+            for value, maps in decode_json_strings(text):
+                segments.append(_Segment(i, value, tuple(maps)))
+    return segments
+
+
+def _run(detector: Detector, text: str) -> list[Finding]:
+    try:
+        return detector.detect(text)
+    except Exception as exc:
+        raise _failure(detector, exc) from exc
+
+
+def _failure(detector: Detector | None, exc: Exception) -> ServiceUnavailable:
+    name = "?" if detector is None else detector.type
+    return ServiceUnavailable(
+        f"detector {name!r} failed ({type(exc).__name__}); the request "
+        "was not classified and was not sent anywhere. Fix or disable the detector "
+        f"(detectors.{name}.enabled: false)",
+        code="detector_failed",
+    )
+
+
+def _clip(finding: Finding, size: int) -> tuple[int, int]:
+    start = min(max(finding.start, 0), size)
+    return start, min(max(finding.end, start), size)
+
+
+def _add(
+    found: dict[LocatedFinding, None], segment: _Segment, finding: Finding, start: int, end: int
+) -> None:
+    if segment.maps:
+        start, end = map_span(segment.maps, start, end)
+    if end <= start:
+        return
+    if start != finding.start or end != finding.end:
+        finding = Finding(finding.type, start, end, finding.data_class, finding.confidence)
+    found[LocatedFinding(segment.text_index, finding)] = None

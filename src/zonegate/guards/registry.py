@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from importlib.metadata import EntryPoint, entry_points
 
-from zonegate.config.schema import Config
+from zonegate.config.schema import Config, KeywordsDetectorConfig, RegexDetectorConfig
 from zonegate.errors import ConfigError, ConfigProblem
 from zonegate.guards.base import Detector
+from zonegate.guards.detectors.custom import KeywordDetector, RegexDetector
 
 GROUP = "zonegate.detectors"
 
@@ -21,7 +22,8 @@ def available_detectors() -> dict[str, EntryPoint]:
 
 
 def load_detectors(config: Config) -> tuple[Detector, ...]:
-    """One detector per enabled ``detectors`` entry, in config order; ``ConfigError`` if any fail.
+    """One detector per enabled ``detectors`` entry, in config order, then one per enabled
+    ``custom_detectors`` entry; ``ConfigError`` if any fail.
 
     Every problem is reported at once (unknown names, import failures, bad factories), each with
     its key path, so a config can be fixed in one pass.
@@ -65,6 +67,23 @@ def load_detectors(config: Config) -> tuple[Detector, ...]:
             )
             continue
         built.append(detector)
+    for name, custom in config.custom_detectors.items():
+        if custom.enabled:
+            try:
+                built.append(build_custom(name, custom))
+            except ValueError as exc:
+                problems.append(ConfigProblem(str(exc), path=f"custom_detectors.{name}"))
     if problems:
         raise ConfigError(problems)
     return tuple(built)
+
+
+def build_custom(name: str, entry: RegexDetectorConfig | KeywordsDetectorConfig) -> Detector:
+    """The detector a ``custom_detectors`` entry describes (its pattern was checked at load)."""
+    if isinstance(entry, RegexDetectorConfig):
+        return RegexDetector(
+            name, entry.pattern, data_class=entry.data_class, case_sensitive=entry.case_sensitive
+        )
+    return KeywordDetector(
+        name, entry.words, data_class=entry.data_class, case_sensitive=entry.case_sensitive
+    )

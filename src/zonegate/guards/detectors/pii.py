@@ -1,4 +1,4 @@
-"""Personal data detectors: email addresses, payment cards, IBANs, US social security numbers.
+"""Personal data detectors: email addresses, payment cards, IBANs.
 
 Each pattern is compiled once, at import. Matches must stand alone (no finding inside a longer
 token), and numbers must pass their checksum, so order numbers and ids are not reported.
@@ -9,30 +9,37 @@ from __future__ import annotations
 import re
 from types import MappingProxyType
 
+from stdnum import iban as stdnum_iban
+
 from zonegate.guards.base import Finding
-from zonegate.guards.detectors._base import BuiltinDetector
+from zonegate.guards.detectors._base import WORD_CHARS, BuiltinDetector
+from zonegate.guards.detectors._scan import number_runs, positions
 
-_EMAIL = re.compile(
-    r"(?<![A-Za-z0-9._%+-])"
-    r"[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*"
-    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
-    r"(?![A-Za-z0-9_-])"
+# An address is found from its '@' (a fast substring search): the local part is read leftwards,
+# the domain matched rightwards.
+_LOCAL_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._%+-")
+_LOCAL = re.compile(r"[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*")
+_DOMAIN = re.compile(
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}(?![A-Za-z0-9_-])"
 )
+_LOCAL_MAX = 64
 
-# A run of digit groups separated by single spaces or dashes, not glued to a word or to a longer
-# dash-joined number. A card is a whole run, or a window of whole groups inside one
-# ("4111 1111 1111 1111 123" with its CVV).
-_DIGIT_RUN = re.compile(r"(?<![0-9A-Za-z_])(?<![0-9]-)[0-9]+(?:[ -][0-9]+)*(?![0-9A-Za-z_])")
+# A run of digit groups separated by single spaces, dashes or dots. The pattern starts with a
+# character class (so the regex engine can skip ahead fast); what the run touches is checked
+# after. A card is a whole run, or a window of whole groups inside one ("4111 1111 1111 1111 123"
+# with its CVV).
+_DIGIT_RUN = re.compile(r"[0-9]+(?:[ .-][0-9]+)*")
 _DIGIT_GROUP = re.compile(r"[0-9]+")
-_CARD_SEPARATORS = str.maketrans("", "", " -")
-_CARD_MIN, _CARD_MAX = 13, 19
+_CARD_SEPARATORS = str.maketrans("", "", " .-")
+_CARD_MIN, _CARD_MAX = 12, 19
 _MIN_GROUP = 3
-_ISSUER_DIGITS = frozenset("23456")
+_ISSUER_DIGITS = frozenset("123456")
 _LUHN_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
+_MAESTRO = ("5018", "5020", "5038", "5893", "6304", "6759", "6761", "6762", "6763")
 
-_IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,30}")
+_IBAN = re.compile(r"[A-Za-z]{2}[0-9]{2}(?: ?[A-Za-z0-9]){11,30}")
 
-# Total IBAN length per country (SWIFT IBAN registry); an unknown country is not an IBAN.
+# Total IBAN length per country (SWIFT IBAN registry): where an IBAN written in groups ends.
 _IBAN_LENGTHS = MappingProxyType(
     {
         "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22,
@@ -48,14 +55,6 @@ _IBAN_LENGTHS = MappingProxyType(
         "TL": 23, "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20, "YE": 30,
     }
 )  # fmt: skip
-_IBAN_LETTERS = MappingProxyType({ord(c): str(ord(c) - 55) for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"})
-
-# Area 000, 666 and 900-999, group 00 and serial 0000 are never issued.
-_SSN = re.compile(
-    r"(?<![A-Za-z0-9_-])"
-    r"(?!000|666|9[0-9]{2})[0-9]{3}-(?!00)[0-9]{2}-(?!0000)[0-9]{4}"
-    r"(?![A-Za-z0-9_-])"
-)
 
 
 def luhn_valid(digits: str) -> bool:
@@ -69,27 +68,40 @@ def luhn_valid(digits: str) -> bool:
 
 def card_issuer_known(digits: str) -> bool:
     """Whether the number starts with a prefix assigned to a major card network."""
+    return _card_lengths(digits) != ()
+
+
+def _card_lengths(digits: str) -> tuple[int, ...]:
+    """The lengths a card number with this prefix may have; () for no known network."""
     if digits[0] == "4":  # Visa
-        return True
+        return (13, 16, 19)
     p2, p3, p4 = int(digits[:2]), int(digits[:3]), int(digits[:4])
-    return (
-        51 <= p2 <= 55  # Mastercard
-        or 2221 <= p4 <= 2720  # Mastercard 2-series
-        or p2 in (34, 37)  # American Express
-        or p4 == 6011  # Discover
-        or p2 == 65
-        or 644 <= p3 <= 649
-        or 3528 <= p4 <= 3589  # JCB
-        or p2 in (36, 38)  # Diners Club
-        or 300 <= p3 <= 305
-        or p2 == 62  # UnionPay
-    )
+    if digits[:4] in _MAESTRO:
+        return tuple(range(12, 20))
+    if 51 <= p2 <= 55 or 2221 <= p4 <= 2720:  # Mastercard
+        return (16,)
+    if p2 in (34, 37):  # American Express
+        return (15,)
+    if p4 == 6011 or p2 == 65 or 644 <= p3 <= 649:  # Discover
+        return (16, 17, 18, 19)
+    if 3528 <= p4 <= 3589:  # JCB
+        return (16, 17, 18, 19)
+    if p4 in (2131, 1800):  # JCB, older 15-digit numbers
+        return (15,)
+    if p2 in (36, 38, 39) or 300 <= p3 <= 305:  # Diners Club
+        return (14, 15, 16, 17, 18, 19)
+    if p2 == 62:  # UnionPay
+        return (16, 17, 18, 19)
+    return ()
+
+
+def _is_card(digits: str) -> bool:
+    return len(digits) in _card_lengths(digits) and luhn_valid(digits)
 
 
 def iban_valid(iban: str) -> bool:
-    """ISO 13616 mod-97 check of a compact, upper-case IBAN."""
-    rearranged = (iban[4:] + iban[:4]).translate(_IBAN_LETTERS)
-    return int(rearranged) % 97 == 1
+    """Country format and ISO 13616 mod-97 check of an IBAN (python-stdnum)."""
+    return bool(stdnum_iban.is_valid(iban))
 
 
 class EmailDetector(BuiltinDetector):
@@ -101,31 +113,75 @@ class EmailDetector(BuiltinDetector):
     def detect(self, text: str) -> list[Finding]:
         if "@" not in text:
             return []
-        return [self._finding(m.start(), m.end()) for m in _EMAIL.finditer(text)]
-
-
-class PaymentCardDetector(BuiltinDetector):
-    """Payment card numbers: 13-19 digits, a known issuer prefix, and a valid Luhn checksum."""
-
-    __slots__ = ()
-    type = "payment_card"
-
-    def detect(self, text: str) -> list[Finding]:
         found: list[Finding] = []
-        for m in _DIGIT_RUN.finditer(text):
-            run = m.group()
-            if len(run) < _CARD_MIN:
+        for at in positions(text, "@"):
+            start = at
+            while start > 0 and at - start < _LOCAL_MAX and text[start - 1] in _LOCAL_CHARS:
+                start -= 1
+            if start == at or (start > 0 and text[start - 1] in _LOCAL_CHARS):
                 continue
-            digits = run.translate(_CARD_SEPARATORS)
-            if _CARD_MIN <= len(digits) <= _CARD_MAX and _is_card(digits):
-                found.append(self._finding(m.start(), m.end()))
-            elif len(digits) != len(run):
-                found.extend(self._finding(s, e) for s, e in _card_windows(run, m.start()))
+            if _LOCAL.fullmatch(text, start, at) is None:
+                continue
+            domain = _DOMAIN.match(text, at + 1)
+            if domain is not None:
+                found.append(self._finding(start, domain.end()))
         return found
 
 
-def _is_card(digits: str) -> bool:
-    return card_issuer_known(digits) and luhn_valid(digits)
+class PaymentCardDetector(BuiltinDetector):
+    """Payment card numbers: a known network's prefix and length, and a valid Luhn checksum.
+
+    Groups may be separated by single spaces, dashes or dots; a dotted run must be made of
+    groups of three or more digits, so decimals are not read as cards.
+    """
+
+    __slots__ = ()
+    type = "payment_card"
+    needs_digits = True
+
+    def detect(self, text: str) -> list[Finding]:
+        found: list[Finding] = []
+        for number in number_runs(text).with_digits(_CARD_MIN, 10_000):
+            found.extend(self._in_run(text, number.start, number.end))
+        found.sort(key=lambda f: f.start)
+        return found
+
+    def _in_run(self, text: str, run_start: int, run_end: int) -> list[Finding]:
+        found: list[Finding] = []
+        for m in _DIGIT_RUN.finditer(text, run_start, run_end):
+            run = m.group()
+            if len(run) < _CARD_MIN:
+                continue
+            start, end = m.start(), m.end()
+            if start > 0:
+                before = text[start - 1]
+                if before in "-." and start > 1 and text[start - 2].isdigit():
+                    continue  # the tail of a dash-joined id
+                if before in WORD_CHARS:
+                    cut = run.find(" ")
+                    if cut <= 0:
+                        continue
+                    run, start = run[cut + 1 :], start + cut + 1  # drop the glued first group
+            if end < len(text) and text[end] in WORD_CHARS:
+                cut = max(run.rfind(" "), run.rfind("-"), run.rfind("."))
+                if cut <= 0:
+                    continue
+                run, end = run[:cut], start + cut  # drop the group glued to what follows
+            if len(run) < _CARD_MIN:
+                continue
+            found.extend(_cards_in_run(run, start, end, self))
+        return found
+
+
+def _cards_in_run(run: str, start: int, end: int, detector: PaymentCardDetector) -> list[Finding]:
+    digits = run.translate(_CARD_SEPARATORS)
+    if "." in run and any(len(g) < _MIN_GROUP for g in re.split(r"[ .-]", run)):
+        return []  # a decimal number, a version or a date, not a card
+    if _CARD_MIN <= len(digits) <= _CARD_MAX and _is_card(digits):
+        return [detector._finding(start, end)]
+    if len(digits) == len(run):
+        return []
+    return [detector._finding(s, e) for s, e in _card_windows(run, start)]
 
 
 def _card_windows(run: str, offset: int) -> list[tuple[int, int]]:
@@ -161,51 +217,54 @@ def _card_windows(run: str, offset: int) -> list[tuple[int, int]]:
 
 
 class IbanDetector(BuiltinDetector):
-    """IBANs, compact or in space-separated groups, with the country's length and mod-97."""
+    """IBANs, compact or in space-separated groups, in upper or lower case, checked by
+    python-stdnum (the country's length and format, and mod-97)."""
 
     __slots__ = ()
     type = "iban"
+    needs_digits = True
 
     def detect(self, text: str) -> list[Finding]:
         found: list[Finding] = []
         pos = 0
-        while (m := _IBAN.search(text, pos)) is not None:
-            end = _iban_end(text, m)
-            if end is None:
-                pos = m.start() + 1
+        for number in number_runs(text).all:
+            start = number.start - 2  # the country code comes right before the check digits
+            if start < pos or not text[start : number.start].isalpha():
                 continue
-            found.append(self._finding(m.start(), end))
-            pos = end
+            m = _IBAN.match(text, start)
+            if m is None:
+                continue
+            end = _iban_end(text, m)
+            if end is not None:
+                found.append(self._finding(start, end))
+                pos = end
         return found
 
 
 def _iban_end(text: str, m: re.Match[str]) -> int | None:
     """Where a valid IBAN starting at ``m`` ends, or None. The match may run into later words."""
-    length = _IBAN_LENGTHS.get(m.group()[:2])
+    start = m.start()
+    if start > 0 and text[start - 1] in WORD_CHARS:
+        return None
+    head = m.group()[:2]
+    if not (head.isupper() or head.islower()):
+        return None
+    length = _IBAN_LENGTHS.get(head.upper())
     if length is None:
         return None
     compact: list[str] = []
-    end = m.start()
+    end = start
     for i, ch in enumerate(m.group()):
         if ch != " ":
             compact.append(ch)
             if len(compact) == length:
-                end = m.start() + i + 1
+                end = start + i + 1
                 break
     else:
         return None
     if end < len(text) and text[end].isalnum():
         return None
-    return end if iban_valid("".join(compact)) else None
-
-
-class UsSsnDetector(BuiltinDetector):
-    """US social security numbers written NNN-NN-NNNN, excluding ranges never issued."""
-
-    __slots__ = ()
-    type = "us_ssn"
-
-    def detect(self, text: str) -> list[Finding]:
-        if "-" not in text:
-            return []
-        return [self._finding(m.start(), m.end()) for m in _SSN.finditer(text)]
+    value = "".join(compact)
+    if not (value.isupper() or value.islower() or value[2:].isdigit()):
+        return None  # mixed case is prose, not an IBAN
+    return end if iban_valid(value) else None
