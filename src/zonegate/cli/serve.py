@@ -17,6 +17,7 @@ from zonegate.config.paths import database_url, resolve_data_dir
 from zonegate.errors import ConfigError
 from zonegate.gateway.app import app_for
 from zonegate.gateway.services import GatewayServices, build_services
+from zonegate.guards.injection import ModelFileError
 from zonegate.providers.base import ProviderStartError
 from zonegate.store.db import Database
 from zonegate.store.keys import KeyRepository
@@ -46,7 +47,7 @@ def serve(
         for problem in exc.problems:
             stderr.print(str(problem), highlight=False, markup=False)
         raise typer.Exit(2) from None
-    except (ProviderStartError, CredentialError) as exc:
+    except (ProviderStartError, CredentialError, ModelFileError) as exc:
         fail(str(exc))
     server_cfg = loaded.config.server
     bind_host, bind_port = host or server_cfg.host, port if port is not None else server_cfg.port

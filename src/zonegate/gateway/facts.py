@@ -49,6 +49,7 @@ class RequestFacts:
     error_class: str | None = None
     error_message: str | None = None
     guard_verdicts: dict[str, Any] = field(default_factory=dict)
+    injection_label: str | None = None
 
     def fail(self, exc: ZonegateError) -> None:
         self.status = exc.status

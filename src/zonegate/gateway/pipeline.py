@@ -32,6 +32,8 @@ from zonegate.gateway.facts import RequestFacts
 from zonegate.gateway.services import GatewayServices
 from zonegate.gateway.sse import DONE, SSEResponse, sse_event
 from zonegate.guards.classify import Classification, collect_texts
+from zonegate.guards.injection.request import score_request
+from zonegate.guards.injection.scorer import INJECTION_AT, label_for
 from zonegate.guards.transforms import ChunkRestorer
 from zonegate.policy.decide import decide
 from zonegate.policy.types import Allow, Deny, PolicyInput, Reason
@@ -109,6 +111,7 @@ class ChatPipeline:
 
         route = route_for(self.s.views, req.model)
         facts.route = route.name if route is not None and not route.direct else None
+        suspected = self._injection(req, facts)
         decision = decide(
             PolicyInput(
                 principal=principal,
@@ -118,6 +121,7 @@ class ChatPipeline:
                 unhealthy=self.s.health.unhealthy(),
                 declared_rank=declared_rank,
                 finding_ranks=finding_ranks,
+                injection_suspected=suspected,
             ),
             self.s.views,
         )
@@ -139,6 +143,25 @@ class ChatPipeline:
         return Response(
             completion.model_dump_json(exclude_none=True), media_type="application/json"
         )
+
+    def _injection(self, req: ChatCompletionRequest, facts: RequestFacts) -> bool:
+        """Score the caller's turn and tool results apart; whether either crosses the route's
+        threshold. A scorer failure refuses the request (fail closed)."""
+        try:
+            verdict = score_request(self.s.injection, req)
+        except Exception as exc:
+            raise ServiceUnavailable(
+                f"the prompt-injection scorer failed ({type(exc).__name__}); the request was "
+                "not sent anywhere",
+                code="injection_scorer_failed",
+            ) from exc
+        facts.guard_verdicts["injection"] = verdict.to_audit()
+        route = self.s.loaded.config.routes.get(facts.route or "")
+        threshold = route.injection.threshold if route is not None else None
+        scores = [v.score for v in (verdict.direct, verdict.indirect) if v is not None]
+        top = max(scores, default=0.0)
+        facts.injection_label = label_for(top)
+        return top >= (threshold if threshold is not None else INJECTION_AT)
 
     async def _read_body(self, request: Request) -> bytes:
         length = request.headers.get("content-length")
@@ -267,6 +290,8 @@ class ChatPipeline:
             headers["x-zonegate-zone"] = facts.zone
         if facts.effective_class:
             headers["x-zonegate-data-class"] = facts.effective_class
+        if facts.injection_label not in (None, "benign"):
+            headers["x-zonegate-injection"] = facts.injection_label
         return headers
 
 

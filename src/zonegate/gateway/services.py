@@ -12,6 +12,7 @@ from zonegate.config.credentials import resolve_secret
 from zonegate.config.load import LoadedConfig
 from zonegate.gateway.auth import Authenticator
 from zonegate.guards.classify import Classifier
+from zonegate.guards.injection import InjectionScorer
 from zonegate.guards.registry import load_detectors
 from zonegate.guards.transforms import RequestTransformer
 from zonegate.policy.types import PrincipalView
@@ -39,6 +40,7 @@ class GatewayServices:
     views: PolicyViews
     classifier: Classifier
     transformer: RequestTransformer
+    injection: InjectionScorer
     providers: Mapping[str, Provider]
     authenticator: Authenticator
     writer: AuditWriter
@@ -86,6 +88,7 @@ def build_services(
         views=views,
         classifier=classifier,
         transformer=RequestTransformer(classifier),
+        injection=InjectionScorer.load(),
         providers=providers,
         authenticator=Authenticator(KeyRepository(db), ttl=config.server.auth_cache_seconds),
         writer=AuditWriter(db, batch_max=config.audit.batch_max),
