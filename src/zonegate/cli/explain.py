@@ -22,9 +22,10 @@ from zonegate.cli.common import (
     stderr,
 )
 from zonegate.errors import ConfigError, ZonegateError
+from zonegate.guards.injection import InjectionScorer
 from zonegate.guards.registry import load_detectors
 from zonegate.policy.classes import UnknownDataClass
-from zonegate.policy.explain import Explanation, explain_request, to_json
+from zonegate.policy.explain import Explanation, explain_request, injection_lines, to_json
 from zonegate.policy.types import Allow, CandidateVerdict
 from zonegate.wire.labels import DATA_CLASS_KEYS, PURPOSE_KEYS, from_metadata
 
@@ -120,6 +121,7 @@ def explain(
             declared_class=data_class,
             purpose=purpose,
             detectors=detectors,
+            injection=InjectionScorer.load(),
         )
     except ConfigError as exc:
         for problem in exc.problems:
@@ -152,6 +154,8 @@ def _print(e: Explanation) -> None:
     classes.add_row("detected", e.detected_class or "-", "", f"{e.texts_scanned} texts scanned")
     classes.add_row("[bold]effective[/]", f"[bold]{e.effective_class}[/]", "", "")
     out.print(classes)
+    for line in injection_lines(e.injection):
+        out.print(escape(line), highlight=False)
     if e.candidates:
         title = "candidates" if e.candidates_reached else "candidates (not reached)"
         table = Table(title=title, title_justify="left")

@@ -10,9 +10,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
+
 from zonegate.config.schema import Config
 from zonegate.guards.base import Detector
 from zonegate.guards.classify import Classification, Classifier, collect_texts
+from zonegate.guards.injection import InjectionScorer
+from zonegate.guards.injection.request import RequestVerdict, score_request, score_texts
+from zonegate.guards.injection.scorer import INJECTION_AT
 from zonegate.policy.classes import DataClasses
 from zonegate.policy.decide import decide, evaluate_candidates
 from zonegate.policy.types import (
@@ -23,6 +28,7 @@ from zonegate.policy.types import (
     PolicyInput,
 )
 from zonegate.policy.views import build_views, principal_view, route_for
+from zonegate.wire.openai_chat import ChatCompletionRequest
 
 EXPLAIN_PRINCIPAL = "explain"
 
@@ -50,6 +56,7 @@ class Explanation:
     decision: Decision
     candidates: tuple[CandidateExplanation, ...]
     candidates_reached: bool  # False: the decision was made before any candidate was considered
+    injection: dict[str, object] | None = None  # verdicts as audited: scores, labels, rule ids
 
     @property
     def allowed(self) -> bool:
@@ -86,6 +93,7 @@ def explain_request(
     declared_class: str | None = None,
     purpose: str | None = None,
     detectors: Iterable[Detector],
+    injection: InjectionScorer | None = None,
 ) -> Explanation:
     """Classify ``request`` (text, texts, or an OpenAI request body) and decide it for ``team``.
 
@@ -98,8 +106,21 @@ def explain_request(
     classification = Classifier(detectors, classes).classify(texts)
     declared_rank = None if declared_class is None else classes.rank(declared_class)
     effective = classes.max_rank(declared_rank, classification.max_rank)
+    finding_ranks = frozenset(classes.rank(f.finding.data_class) for f in classification.findings)
     principal = principal_view(config, classes, EXPLAIN_PRINCIPAL, team)
-    decision = decide(PolicyInput(principal, route, effective, purpose), views)
+    verdicts, suspected = _injection(config, request, texts, route, injection)
+    decision = decide(
+        PolicyInput(
+            principal,
+            route,
+            effective,
+            purpose,
+            declared_rank=declared_rank,
+            finding_ranks=finding_ranks,
+            injection_suspected=suspected,
+        ),
+        views,
+    )
     candidates = decision.candidates
     reached = bool(candidates)
     route_view = route_for(views, route)
@@ -118,7 +139,36 @@ def explain_request(
         decision=decision,
         candidates=candidates,
         candidates_reached=reached,
+        injection=verdicts,
     )
+
+
+def _injection(
+    config: Config,
+    request: str | Sequence[str] | Mapping[str, Any],
+    texts: list[str],
+    route: str,
+    scorer: InjectionScorer | None,
+) -> tuple[dict[str, object] | None, bool]:
+    """The injection verdicts as the gateway would record them, and whether they cross the
+    route's threshold. A request body is scored by role; plain texts as the caller's turn."""
+    if scorer is None:
+        return None, False
+    try:
+        body = (
+            ChatCompletionRequest.model_validate(request) if isinstance(request, Mapping) else None
+        )
+    except ValidationError:
+        body = None  # not a chat request: score its texts as the caller's own
+    if body is not None:
+        verdict = score_request(scorer, body)
+    else:
+        verdict = RequestVerdict(score_texts(scorer, texts, "direct"), None)
+    route_config = config.routes.get(route)
+    threshold = route_config.injection.threshold if route_config is not None else None
+    scores = [v.score for v in (verdict.direct, verdict.indirect) if v is not None]
+    suspected = max(scores, default=0.0) >= (threshold if threshold is not None else INJECTION_AT)
+    return verdict.to_audit(), suspected
 
 
 def decision_summary(decision: Decision) -> dict[str, Any]:
@@ -153,6 +203,7 @@ def to_json(explanation: Explanation) -> dict[str, Any]:
                 for f in e.findings
             ],
         },
+        "injection": e.injection,
         "decision": decision_summary(e.decision),
         "candidates_reached": e.candidates_reached,
         "candidates": [
@@ -182,6 +233,7 @@ def render_text(explanation: Explanation) -> str:
     for f in e.findings:
         where = ", ".join(f"text {t} [{s}:{n}]" for t, s, n in f.spans)
         lines.append(f"  {f.type} -> {f.data_class}: {f.count} ({where})")
+    lines.extend(injection_lines(e.injection))
     d = e.decision
     if isinstance(d, Allow):
         fallbacks = ", ".join(d.fallbacks) or "none"
@@ -195,3 +247,16 @@ def render_text(explanation: Explanation) -> str:
             state = "kept" if c.verdict is CandidateVerdict.KEPT else f"dropped ({c.verdict})"
             lines.append(f"  {i}. {c.model_id} [zone {c.zone}] {state}: {c.detail}")
     return "\n".join(lines)
+
+
+def injection_lines(verdicts: Mapping[str, object] | None) -> list[str]:
+    """One line per scored part: score, label and the rule ids that matched."""
+    if verdicts is None:
+        return []
+    lines = []
+    for part in ("direct", "indirect"):
+        v = verdicts.get(part)
+        if isinstance(v, Mapping):
+            rules = ", ".join(str(r) for r in v.get("rules", ())) or "no rules"
+            lines.append(f"injection ({part}): {v['label']} score {v['score']} ({rules})")
+    return lines
