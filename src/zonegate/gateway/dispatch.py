@@ -31,6 +31,16 @@ _JSON_FORMATS = frozenset({"json_object", "json_schema"})
 
 
 @dataclass(frozen=True, slots=True)
+class Job:
+    """A request the policy allowed: as the caller sent it, what was found in it, and the plan."""
+
+    request: ChatCompletionRequest
+    body: dict[str, Any]
+    found: Classification
+    decision: Allow
+
+
+@dataclass(frozen=True, slots=True)
 class Prepared:
     """The request as one candidate receives it, and how to restore its answers."""
 
@@ -62,16 +72,9 @@ class Dispatcher:
     def __init__(self, services: GatewayServices) -> None:
         self.s = services
 
-    async def complete(
-        self,
-        req: ChatCompletionRequest,
-        data: dict[str, Any],
-        found: Classification,
-        decision: Allow,
-        facts: RequestFacts,
-    ) -> ChatCompletion:
+    async def complete(self, job: Job, facts: RequestFacts) -> ChatCompletion:
         last: ZonegateError | None = None
-        for prepared in self._attempts(req, data, found, decision, facts):
+        for prepared in self._attempts(job, facts):
             if isinstance(prepared, ZonegateError):
                 last = prepared
                 continue
@@ -82,21 +85,14 @@ class Dispatcher:
                 continue
             facts.served_model = completion.model
             self.account(facts, completion.usage)
-            return prepared.restore(completion, json_content(req))
+            return prepared.restore(completion, json_content(job.request))
         assert last is not None
         raise last
 
-    async def open_stream(
-        self,
-        req: ChatCompletionRequest,
-        data: dict[str, Any],
-        found: Classification,
-        decision: Allow,
-        facts: RequestFacts,
-    ) -> Opened:
+    async def open_stream(self, job: Job, facts: RequestFacts) -> Opened:
         """The first permitted candidate whose stream yields a first chunk."""
         last: ZonegateError | None = None
-        for prepared in self._attempts(req, data, found, decision, facts):
+        for prepared in self._attempts(job, facts):
             if isinstance(prepared, ZonegateError):
                 last = prepared
                 continue
@@ -113,14 +109,8 @@ class Dispatcher:
         assert last is not None
         raise last
 
-    def _attempts(
-        self,
-        req: ChatCompletionRequest,
-        data: dict[str, Any],
-        found: Classification,
-        decision: Allow,
-        facts: RequestFacts,
-    ) -> Iterator[Prepared | ZonegateError]:
+    def _attempts(self, job: Job, facts: RequestFacts) -> Iterator[Prepared | ZonegateError]:
+        decision = job.decision
         plans = {c.model_id: c.transforms for c in decision.candidates}
         for model_id in (decision.model_id, *decision.fallbacks):
             facts.fallback_chain.append(model_id)
@@ -129,10 +119,10 @@ class Dispatcher:
             plan = plans.get(model_id, ())
             if not plan:
                 facts.guard_verdicts.pop("transforms", None)
-                yield Prepared(model_id, req, None)
+                yield Prepared(model_id, job.request, None)
                 continue
             try:
-                result = self.s.transformer.transform(data, dict(plan), found)
+                result = self.s.transformer.transform(job.body, dict(plan), job.found)
             except UntransformableData as exc:
                 yield PolicyDenied(
                     f"zone {facts.zone!r} may receive this request only transformed "

@@ -26,17 +26,17 @@ from zonegate.errors import (
     ServiceUnavailable,
     ZonegateError,
 )
-from zonegate.gateway.dispatch import Dispatcher, Opened, aclose, json_content
+from zonegate.gateway.dispatch import Dispatcher, Job, Opened, aclose, json_content
 from zonegate.gateway.errors import error_event, error_response
 from zonegate.gateway.facts import RequestFacts
 from zonegate.gateway.services import GatewayServices
 from zonegate.gateway.sse import DONE, SSEResponse, sse_event
-from zonegate.guards.classify import Classification, collect_texts
+from zonegate.guards.classify import collect_texts
 from zonegate.guards.injection.request import score_request
 from zonegate.guards.injection.scorer import INJECTION_AT, label_for
 from zonegate.guards.transforms import ChunkRestorer
 from zonegate.policy.decide import decide
-from zonegate.policy.types import Allow, Deny, PolicyInput, Reason
+from zonegate.policy.types import Deny, PolicyInput, Reason
 from zonegate.policy.views import route_for
 from zonegate.wire.labels import (
     DATA_CLASS_HEADER,
@@ -135,9 +135,10 @@ class ChatPipeline:
                 "the audit store is failing, so no request is sent upstream until it recovers",
                 code="audit_unavailable",
             )
+        job = Job(req, data, found, decision)
         if req.stream:
-            return await self._stream(req, data, found, decision, facts)
-        completion = await self.dispatch.complete(req, data, found, decision, facts)
+            return await self._stream(job, facts)
+        completion = await self.dispatch.complete(job, facts)
         text = completion.choices[0].message.content if completion.choices else None
         facts.content = retained_content(facts.content_mode, data, text)
         return Response(
@@ -196,19 +197,13 @@ class ChatPipeline:
         facts.declared_class = declared
         return classes.rank(declared)
 
-    async def _stream(
-        self,
-        req: ChatCompletionRequest,
-        data: dict[str, Any],
-        found: Classification,
-        decision: Allow,
-        facts: RequestFacts,
-    ) -> SSEResponse:
-        opened = await self.dispatch.open_stream(req, data, found, decision, facts)
+    async def _stream(self, job: Job, facts: RequestFacts) -> SSEResponse:
+        req = job.request
+        opened = await self.dispatch.open_stream(job, facts)
         facts.ttft_ms = round(facts.elapsed_ms(), 3)
         include_usage = bool(req.stream_options and req.stream_options.include_usage)
         restorer = opened.prepared.chunk_restorer(json_content(req))
-        events = self._events(opened, restorer, facts, include_usage, data)
+        events = self._events(opened, restorer, facts, include_usage, job.body)
         return SSEResponse(events, self._headers(facts))
 
     async def _events(
