@@ -167,6 +167,37 @@ class InjectionPolicy(Strict):
     )
 
 
+OutputAction = Literal["allow", "redact", "block"]
+
+
+class OutputPolicy(Strict):
+    """What a route does with data in the model's answer that the caller may not see."""
+
+    secrets: OutputAction = Field(
+        "redact",
+        description="Credentials and keys in the answer: 'redact' (typed placeholders), "
+        "'block' (the answer is withheld, 502 output_blocked) or 'allow'.",
+    )
+    pii: OutputAction = Field(
+        "allow",
+        description="Other findings whose data class is above the caller team's clearance: "
+        "'allow', 'redact' or 'block'.",
+    )
+
+
+class ToolPolicy(Strict):
+    """Which tool calls in the model's answer are released to the caller."""
+
+    allowed: list[str] | None = Field(
+        None, description="Tool names the model may call (any when omitted)."
+    )
+    schemas: bool = Field(
+        True,
+        description="Also require the tool to be declared in the request's 'tools' and its "
+        "arguments to pass the JSON Schema declared there.",
+    )
+
+
 class RouteConfig(Strict):
     """A named workload: callers ask for it, the policy picks among its candidates."""
 
@@ -178,6 +209,10 @@ class RouteConfig(Strict):
         None, description="Purposes a caller must declare to use this route (any when omitted)."
     )
     injection: InjectionPolicy = Field(default_factory=InjectionPolicy)
+    output: OutputPolicy = Field(default_factory=OutputPolicy)
+    tools: ToolPolicy | None = Field(
+        None, description="Tool-call checks on the model's answer (none when omitted)."
+    )
     description: str = ""
 
 

@@ -17,6 +17,7 @@ from zonegate.errors import PolicyDenied, UpstreamError, ZonegateError
 from zonegate.gateway.facts import RequestFacts
 from zonegate.gateway.services import GatewayServices
 from zonegate.guards.classify import Classification
+from zonegate.guards.output import OutputGuard
 from zonegate.guards.transforms import ChunkRestorer, Pseudonyms, UntransformableData
 from zonegate.policy.types import Allow
 from zonegate.wire.openai_chat import (
@@ -38,6 +39,7 @@ class Job:
     body: dict[str, Any]
     found: Classification
     decision: Allow
+    output: OutputGuard | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +87,11 @@ class Dispatcher:
                 continue
             facts.served_model = completion.model
             self.account(facts, completion.usage)
+            if job.output is not None:  # on the upstream's text, before pseudonyms come back
+                try:
+                    completion = job.output.check(completion)
+                finally:
+                    record_output(job.output, facts)
             return prepared.restore(completion, json_content(job.request))
         assert last is not None
         raise last
@@ -152,6 +159,13 @@ class Dispatcher:
                 pricing.input_per_mtok * usage.prompt_tokens
                 + pricing.output_per_mtok * usage.completion_tokens
             ) / _MILLION
+
+
+def record_output(guard: OutputGuard, facts: RequestFacts) -> None:
+    """The output guard's verdict (counts by type) into the audit, when it acted."""
+    verdict = guard.verdict()
+    if verdict is not None:
+        facts.guard_verdicts["output"] = verdict
 
 
 def json_content(req: ChatCompletionRequest) -> bool:

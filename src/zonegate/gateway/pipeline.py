@@ -26,7 +26,13 @@ from zonegate.errors import (
     ServiceUnavailable,
     ZonegateError,
 )
-from zonegate.gateway.dispatch import Dispatcher, Job, Opened, aclose, json_content
+from zonegate.gateway.dispatch import (
+    Dispatcher,
+    Job,
+    Opened,
+    aclose,
+    json_content,
+)
 from zonegate.gateway.errors import error_event, error_response
 from zonegate.gateway.facts import RequestFacts
 from zonegate.gateway.services import GatewayServices
@@ -34,6 +40,7 @@ from zonegate.gateway.sse import DONE, SSEResponse, sse_event
 from zonegate.guards.classify import collect_texts
 from zonegate.guards.injection.request import score_request
 from zonegate.guards.injection.scorer import INJECTION_AT, label_for
+from zonegate.guards.output import ChunkGuard, OutputGuard, OutputRules, ToolRules, secret_types
 from zonegate.guards.transforms import ChunkRestorer
 from zonegate.policy.decide import decide
 from zonegate.policy.types import Deny, PolicyInput, Reason
@@ -56,6 +63,10 @@ class ChatPipeline:
         self._max_body = services.loaded.config.server.max_body_bytes
         self._config_hash = services.loaded.hash
         self.dispatch = Dispatcher(services)
+        classes = services.views.classes
+        self._ranks = {name: classes.rank(name) for name in classes}
+        self._secret_types = secret_types(services.classifier.detectors)
+        self._output_rules: dict[tuple[str | None, int], tuple[OutputRules, ToolRules | None]] = {}
 
     async def handle(self, request: Request) -> Response | SSEResponse:
         facts = RequestFacts("chat.completions", trace_id=request.headers.get("traceparent"))
@@ -135,7 +146,8 @@ class ChatPipeline:
                 "the audit store is failing, so no request is sent upstream until it recovers",
                 code="audit_unavailable",
             )
-        job = Job(req, data, found, decision)
+        output = self._output_guard(facts.route, principal.clearance_rank, req)
+        job = Job(req, data, found, decision, output)
         if req.stream:
             return await self._stream(job, facts)
         completion = await self.dispatch.complete(job, facts)
@@ -163,6 +175,30 @@ class ChatPipeline:
         top = max(scores, default=0.0)
         facts.injection_label = label_for(top)
         return top >= (threshold if threshold is not None else INJECTION_AT)
+
+    def _output_guard(
+        self, route_name: str | None, clearance_rank: int, req: ChatCompletionRequest
+    ) -> OutputGuard | None:
+        """The route's output checks for this caller; ``None`` when the route allows all."""
+        key = (route_name, clearance_rank)
+        cached = self._output_rules.get(key)
+        if cached is None:
+            route = self.s.loaded.config.routes.get(route_name or "")
+            policy = route.output if route is not None else None
+            tools = route.tools if route is not None else None
+            rules = OutputRules(
+                secrets=policy.secrets if policy is not None else "redact",
+                pii=policy.pii if policy is not None else "allow",
+                secret_types=self._secret_types,
+                ranks=self._ranks,
+                clearance_rank=clearance_rank,
+            )
+            tool_rules = None
+            if tools is not None:
+                allowed = frozenset(tools.allowed) if tools.allowed is not None else None
+                tool_rules = ToolRules(allowed, tools.schemas)
+            cached = self._output_rules[key] = (rules, tool_rules)
+        return OutputGuard.build(self.s.classifier, cached[0], cached[1], req.tools)
 
     async def _read_body(self, request: Request) -> bytes:
         length = request.headers.get("content-length")
@@ -203,12 +239,14 @@ class ChatPipeline:
         facts.ttft_ms = round(facts.elapsed_ms(), 3)
         include_usage = bool(req.stream_options and req.stream_options.include_usage)
         restorer = opened.prepared.chunk_restorer(json_content(req))
-        events = self._events(opened, restorer, facts, include_usage, job.body)
+        guard = job.output.chunk_guard() if job.output is not None else None
+        events = self._events(opened, guard, restorer, facts, include_usage, job.body)
         return SSEResponse(events, self._headers(facts))
 
     async def _events(
         self,
         opened: Opened,
+        guard: ChunkGuard | None,
         restorer: ChunkRestorer | None,
         facts: RequestFacts,
         include_usage: bool,
@@ -220,20 +258,28 @@ class ChatPipeline:
             try:
                 chunk = opened.first
                 while chunk is not None:
+                    if guard is not None:  # the upstream's text, before pseudonyms come back
+                        chunk = guard.guard(chunk)
                     if restorer is not None:
                         chunk = restorer.restore(chunk)
                     event = self._chunk_event(chunk, facts, include_usage, parts)
                     if event is not None:
                         yield event
                     chunk = await anext(chunks, None)
-            except ZonegateError as exc:  # the upstream failed mid-stream
+            except ZonegateError as exc:  # the upstream failed mid-stream, or output was blocked
                 facts.fail(exc)
+                for tail in guard.flush() if guard is not None else ():
+                    if restorer is not None:
+                        tail = restorer.restore(tail)
+                    yield sse_event(tail.model_dump_json(exclude_none=True).encode())
                 for tail in restorer.flush() if restorer is not None else ():
                     yield sse_event(tail.model_dump_json(exclude_none=True).encode())
                 yield error_event(exc)
             finally:
                 with anyio.CancelScope(shield=True):
                     await aclose(chunks)
+                if guard is not None and (verdict := guard.verdict()) is not None:
+                    facts.guard_verdicts["output"] = verdict
         except BaseException:
             facts.status, facts.error_class = 499, "client_disconnected"
             facts.error_message = "the client closed the stream before it ended"
@@ -249,6 +295,8 @@ class ChatPipeline:
         except ServiceUnavailable as exc:
             yield error_event(exc)
             return
+        if guard is not None and guard.failed:
+            return  # withheld output: the error event ends the stream, no [DONE]
         yield DONE
 
     def _chunk_event(
