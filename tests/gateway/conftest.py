@@ -67,6 +67,7 @@ class FakeProvider:
     model_id: str
     reply: str = "fake reply"
     echo: bool = False  # reply with the last user message as received
+    finish: bool = True  # streams end with a finish_reason chunk (some servers send none)
     fail_with: UpstreamError | None = None
     calls: list[ChatCompletionRequest] = field(default_factory=list)
     capabilities: Capabilities = field(default_factory=Capabilities)
@@ -105,7 +106,8 @@ class FakeProvider:
         pieces = [reply[i : i + 3] for i in range(0, len(reply), 3)] if self.echo else reply.split()
         for piece in pieces:
             yield ChatCompletionChunk(**base, choices=[ChunkChoice(delta=Delta(content=piece))])
-        yield ChatCompletionChunk(**base, choices=[ChunkChoice(finish_reason="stop")])
+        if self.finish:
+            yield ChatCompletionChunk(**base, choices=[ChunkChoice(finish_reason="stop")])
         yield ChatCompletionChunk(
             **base, choices=[], usage=Usage(prompt_tokens=10, completion_tokens=3, total_tokens=13)
         )

@@ -121,3 +121,18 @@ async def test_untransformable_data_falls_back_or_is_denied(gw: Gateway) -> None
     assert r.json()["error"]["code"] == "untransformable_data"
     assert EMAIL not in r.text
     assert gw.fakes["vendor-model"].calls == []
+
+
+async def test_a_stream_without_finish_reason_still_releases_its_tail(gw: Gateway) -> None:
+    gw.fakes["vendor-model"].finish = False  # ends with [DONE] only, as some servers do
+    text = f"Reply to {EMAIL}"
+    body = {"model": "helpdesk", "messages": [{"role": "user", "content": text}], "stream": True}
+    r = await gw.client.post("/v1/chat/completions", json=body, headers=gw.headers())
+    events = [line[6:] for line in r.text.splitlines() if line.startswith("data: ")]
+    assert events[-1] == "[DONE]"
+    streamed = "".join(
+        c["choices"][0]["delta"].get("content", "")
+        for c in map(json.loads, events[:-1])
+        if c["choices"]
+    )
+    assert streamed == text

@@ -266,14 +266,13 @@ class ChatPipeline:
                     if event is not None:
                         yield event
                     chunk = await anext(chunks, None)
+                # A stream may end without a finish_reason: release what is still held back.
+                for event in self._tails(guard, restorer, facts, include_usage, parts):
+                    yield event
             except ZonegateError as exc:  # the upstream failed mid-stream, or output was blocked
                 facts.fail(exc)
-                for tail in guard.flush() if guard is not None else ():
-                    if restorer is not None:
-                        tail = restorer.restore(tail)
-                    yield sse_event(tail.model_dump_json(exclude_none=True).encode())
-                for tail in restorer.flush() if restorer is not None else ():
-                    yield sse_event(tail.model_dump_json(exclude_none=True).encode())
+                for event in self._tails(guard, restorer, facts, include_usage, parts):
+                    yield event
                 yield error_event(exc)
             finally:
                 with anyio.CancelScope(shield=True):
@@ -299,6 +298,21 @@ class ChatPipeline:
             return  # withheld output: the error event ends the stream, no [DONE]
         yield DONE
 
+    def _tails(
+        self,
+        guard: ChunkGuard | None,
+        restorer: ChunkRestorer | None,
+        facts: RequestFacts,
+        include_usage: bool,
+        parts: list[str],
+    ) -> list[bytes]:
+        """Events for text the output guard and the pseudonym restorer still hold back."""
+        tails = guard.flush() if guard is not None else []
+        if restorer is not None:
+            tails = [restorer.restore(t) for t in tails] + restorer.flush()
+        events = (self._chunk_event(t, facts, include_usage, parts) for t in tails)
+        return [e for e in events if e is not None]
+
     def _chunk_event(
         self,
         chunk: ChatCompletionChunk,
@@ -306,7 +320,8 @@ class ChatPipeline:
         include_usage: bool,
         parts: list[str],
     ) -> bytes | None:
-        facts.served_model = chunk.model
+        if chunk.model:
+            facts.served_model = chunk.model
         for choice in chunk.choices:
             if choice.delta.content:
                 parts.append(choice.delta.content)

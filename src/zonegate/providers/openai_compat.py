@@ -35,7 +35,7 @@ import re
 import ssl
 from collections.abc import AsyncGenerator, Awaitable
 from types import MappingProxyType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import aiohttp
 import certifi
@@ -267,19 +267,26 @@ class OpenAICompatProvider:
 
     def _parse_chunk(self, payload: str) -> ChatCompletionChunk:
         try:
-            return ChatCompletionChunk.model_validate_json(payload)
+            chunk = ChatCompletionChunk.model_validate_json(payload)
         except ValidationError as exc:
             try:
                 data = json.loads(payload)
             except ValueError:
                 data = None
             if isinstance(data, dict) and "error" in data:
-                raise UpstreamError(
-                    f"upstream for {self._where} reported an error mid-stream: "
-                    f"{_error_message(data) or 'no reason given'}",
-                    code="upstream_stream_error",
-                ) from exc
+                raise self._stream_error(data) from exc
             raise self._bad_response(exc) from exc
+        extra = chunk.model_extra
+        if extra and "error" in extra:  # an error event: every chunk field is optional
+            raise self._stream_error(extra)
+        return chunk
+
+    def _stream_error(self, data: dict[str, Any]) -> UpstreamError:
+        return UpstreamError(
+            f"upstream for {self._where} reported an error mid-stream: "
+            f"{_error_message(data) or 'no reason given'}",
+            code="upstream_stream_error",
+        )
 
     def _deadline_error(self) -> UpstreamTimeout:
         return UpstreamTimeout(

@@ -119,10 +119,11 @@ class ChunkChoice(_Open):
 
 
 class ChatCompletionChunk(_Open):
-    id: str
+    # Some OpenAI-compatible servers omit id, created and model on chunks; they are not needed.
+    id: str = ""
     object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
-    created: int
-    model: str
+    created: int = 0
+    model: str = ""
     choices: list[ChunkChoice] = Field(default_factory=list)
     usage: Usage | None = None
     system_fingerprint: str | None = None
