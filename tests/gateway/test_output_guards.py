@@ -354,3 +354,29 @@ async def test_secret_in_tool_arguments_is_redacted(gw: Gateway) -> None:
     s = await chat_tool(gw, "tooling", stream=True)
     assert AWS not in s.text
     assert parse_sse(s).tool_calls[0]["function"]["arguments"] == expected
+
+
+async def test_pii_scope_all_redacts_what_the_model_adds_but_restores_the_callers_own(
+    tmp_path: Path,
+) -> None:
+    config = """
+zones:
+  vendor: {operator: acme, ceiling: internal, transforms: {confidential: pseudonymise}}
+models:
+  vendor-model:
+    zone: vendor
+    provider: {type: openai_compat, base_url: "http://127.0.0.1:9/v1", model: v}
+routes:
+  r: {candidates: [vendor-model], output: {pii: redact, pii_scope: all}}
+teams:
+  default: {routes: ["*"]}
+"""
+    async with make_gateway(tmp_path, load_config_text(config, source="o.yaml")) as gw:
+        vendor = gw.fakes["vendor-model"]
+        vendor.echo = True
+        r = await gw.chat("write to jane.doe@example.com", model="r")
+        assert r.json()["choices"][0]["message"]["content"] == "write to jane.doe@example.com"
+        vendor.echo = False
+        vendor.reply = "Ask john.roe@example.org instead."
+        r = await gw.chat("who should I ask?", model="r")
+        assert r.json()["choices"][0]["message"]["content"] == "Ask [REDACTED_EMAIL] instead."

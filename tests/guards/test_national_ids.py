@@ -189,3 +189,13 @@ def test_every_identifier_detector_needs_digits() -> None:
     for detector, _, _ in CASES:
         assert detector.needs_digits is True  # type: ignore[attr-defined]
         assert detector.joinable is True  # type: ignore[attr-defined]
+
+
+def test_dash_written_9xx_ssns_are_treated_as_ssns() -> None:
+    from zonegate.guards.detectors.national_ids import UsSsnDetector
+
+    detector = UsSsnDetector(data_class="restricted")
+    assert [(f.start, f.end) for f in detector.detect("SSN 958-31-9008")] == [(4, 15)]
+    assert detector.detect("958-00-9008") == []  # group 00: not an SSN shape anyone uses
+    assert detector.detect("958 31 9008") == []  # space-written 9xx: too ambiguous
+    assert detector.detect("part A958-31-9008") == []  # glued into a longer token

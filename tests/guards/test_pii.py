@@ -202,3 +202,13 @@ def test_iban_with_computed_check_digits() -> None:
     check = stdnum_iban.calc_check_digits("DE00" + bban)
     text = f"pay DE{check} {bban[:4]} {bban[4:8]} {bban[8:12]} {bban[12:16]} {bban[16:]} now"
     assert found(IBAN, text) == [text[4:-4]]
+
+
+def test_percent_encoded_emails_are_found() -> None:
+    from zonegate.guards.detectors.pii import EmailDetector
+
+    detector = EmailDetector(data_class="confidential")
+    text = "see https://x.test/?u=jane.doe%40example.com&a=1"
+    [finding] = detector.detect(text)
+    assert text[finding.start : finding.end] == "jane.doe%40example.com"
+    assert detector.detect("a 100%40 increase") == []

@@ -183,6 +183,11 @@ class OutputPolicy(Strict):
         description="Other findings whose data class is above the caller team's clearance: "
         "'allow', 'redact' or 'block'.",
     )
+    pii_scope: Literal["above_clearance", "all"] = Field(
+        "above_clearance",
+        description="Which other findings 'pii' applies to: those above the caller team's "
+        "clearance, or all (values the caller sent and had pseudonymised still come back).",
+    )
 
 
 class ToolPolicy(Strict):

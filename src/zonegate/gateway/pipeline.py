@@ -186,12 +186,13 @@ class ChatPipeline:
             route = self.s.loaded.config.routes.get(route_name or "")
             policy = route.output if route is not None else None
             tools = route.tools if route is not None else None
+            every_class = policy is not None and policy.pii_scope == "all"
             rules = OutputRules(
                 secrets=policy.secrets if policy is not None else "redact",
                 pii=policy.pii if policy is not None else "allow",
                 secret_types=self._secret_types,
                 ranks=self._ranks,
-                clearance_rank=clearance_rank,
+                clearance_rank=-1 if every_class else clearance_rank,
             )
             tool_rules = None
             if tools is not None:

@@ -146,6 +146,22 @@ class UsSsnDetector(_IdDetector):
     def _valid(self, value: str) -> bool:
         return bool(ssn.is_valid(value))
 
+    def _keep(self, text: str, m: re.Match[str]) -> bool:
+        if super()._keep(text, m):
+            return True
+        # Areas 900-999 are never issued as SSNs, but a dash-written 9xx-xx-xxxx that is not an
+        # ITIN is how test, masked and look-alike SSNs are written: fail closed, treat it as one.
+        value = m.group().translate(_SEPARATORS)
+        return (
+            m.lastindex == 1
+            and m.group(1) == "-"
+            and value.startswith("9")
+            and not itin.is_valid(value)
+            and value[3:5] != "00"
+            and value[5:] != "0000"
+            and not glued(text, m.start(), m.end(), self._glue)
+        )
+
 
 class UsItinDetector(_IdDetector):
     """US individual taxpayer numbers: ``9NN-NN-NNNN`` with an ITIN group (70-99 but 89, 93)."""

@@ -105,16 +105,24 @@ def iban_valid(iban: str) -> bool:
 
 
 class EmailDetector(BuiltinDetector):
-    """Email addresses (ASCII local part and domain, with a letter top-level domain)."""
+    """Email addresses (ASCII local part and domain, with a letter top-level domain), also
+    percent-encoded (``jane%40example.com``), as they appear in URLs and query strings."""
 
     __slots__ = ()
     type = "email"
 
     def detect(self, text: str) -> list[Finding]:
-        if "@" not in text:
-            return []
         found: list[Finding] = []
-        for at in positions(text, "@"):
+        for sign in ("@", "%40"):
+            if sign in text:
+                found.extend(self._around(text, sign))
+        if len(found) > 1:
+            found.sort(key=lambda f: f.start)
+        return found
+
+    def _around(self, text: str, sign: str) -> list[Finding]:
+        found: list[Finding] = []
+        for at in positions(text, sign):
             start = at
             while start > 0 and at - start < _LOCAL_MAX and text[start - 1] in _LOCAL_CHARS:
                 start -= 1
@@ -122,7 +130,7 @@ class EmailDetector(BuiltinDetector):
                 continue
             if _LOCAL.fullmatch(text, start, at) is None:
                 continue
-            domain = _DOMAIN.match(text, at + 1)
+            domain = _DOMAIN.match(text, at + len(sign))
             if domain is not None:
                 found.append(self._finding(start, domain.end()))
         return found
