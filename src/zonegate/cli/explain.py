@@ -88,11 +88,26 @@ def explain(
             show_default=False,
         ),
     ] = None,
+    batch: Annotated[
+        Path | None,
+        typer.Option(
+            "--file",
+            "-f",
+            help="Explain many requests in one process: a JSONL file of request bodies ('-' "
+            "reads stdin); prints one JSON line per input.",
+            show_default=False,
+        ),
+    ] = None,
     config: ConfigOption = None,
     data_dir: DataDirOption = None,  # accepted like every command; explain keeps no state
     as_json: JsonOption = False,
 ) -> None:
     """Show a request's classification, each route candidate kept or dropped, and the decision."""
+    if batch is not None:
+        if file is not None or text is not None:
+            fail("--file explains a JSONL file on its own: give no FILE and no --text with it")
+        _explain_batch(batch, config, route, team, data_class, purpose)
+        return
     if (file is None) == (text is None):
         fail("give the request either as a FILE (an OpenAI request body) or with --text, not both")
     request: str | dict[str, Any]
@@ -135,6 +150,71 @@ def explain(
         print_json(to_json(explanation))
     else:
         _print(explanation)
+
+
+def _explain_batch(
+    batch: Path,
+    config: Path | None,
+    route: str | None,
+    team: str,
+    data_class: str | None,
+    purpose: str | None,
+) -> None:
+    """One JSON line per input line; an input that cannot be explained gets an 'error' line,
+    and the command then exits 1, so batch checks can gate on it."""
+    loaded = load(config)
+    try:
+        detectors = load_detectors(loaded.config)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            stderr.print(str(problem), highlight=False, markup=False)
+        raise typer.Exit(2) from None
+    scorer = InjectionScorer.load()
+    try:
+        lines = (
+            sys.stdin.readlines()
+            if str(batch) == "-"
+            else batch.read_text(encoding="utf-8").splitlines()
+        )
+    except OSError as exc:
+        fail(f"cannot read {batch}: {exc.strerror or exc}")
+    failed = 0
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            body = json.loads(line)
+            if not isinstance(body, dict):
+                raise ValueError("each line must be a JSON object (a chat-completions request)")
+            metadata = body.get("metadata")
+            target = route or body.get("model")
+            if not isinstance(target, str) or not target:
+                raise ValueError("no 'model' string in the request; pass the route with --route")
+            explanation = explain_request(
+                loaded.config,
+                body,
+                route=target,
+                team=team,
+                declared_class=data_class or from_metadata(metadata, DATA_CLASS_KEYS),
+                purpose=purpose or from_metadata(metadata, PURPOSE_KEYS),
+                detectors=detectors,
+                injection=scorer,
+            )
+        except (ValueError, UnknownDataClass, ZonegateError) as exc:
+            failed += 1
+            if isinstance(exc, json.JSONDecodeError):
+                message = f"not valid JSON: {exc.msg} (column {exc.colno})"
+            else:
+                message = exc.message if isinstance(exc, ZonegateError) else str(exc)
+            print_json_line({"line": number, "error": message})
+            continue
+        print_json_line({"line": number, **to_json(explanation)})
+    if failed:
+        raise typer.Exit(1)
+
+
+def print_json_line(value: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(value, sort_keys=True, default=str) + "\n")
 
 
 def _print(e: Explanation) -> None:
