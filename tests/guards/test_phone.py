@@ -73,3 +73,20 @@ def test_two_numbers_in_one_text() -> None:
 
 def test_regions_are_the_documented_ones() -> None:
     assert set(REGIONS) == {"US", "GB", "DE", "FR", "ES", "IT", "NL", "IN", "BR"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "When: 2000-04-16 11:34:35 Where: office",  # a timestamp
+        "The restaurant is at 17151 2450 Crown St",  # house and unit numbers
+        "Mrs. Barbara Yudina Apt. 675 62314 Mellemvej",
+    ],
+)
+def test_dates_and_address_numbers_are_not_phones(text: str) -> None:
+    assert PhoneNumberDetector(data_class="confidential").detect(text) == []
+
+
+def test_two_groups_count_next_to_a_phone_word() -> None:
+    [finding] = PhoneNumberDetector(data_class="confidential").detect("call 415 5552671")
+    assert (finding.start, finding.end) == (5, 16)

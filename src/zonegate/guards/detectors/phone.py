@@ -26,9 +26,16 @@ REGIONS = ("US", "GB", "FR", "IT", "ES", "NL", "IN", "BR", "DE")
 
 _NON_DIGITS = re.compile(r"[^0-9]")
 _GROUP_SPLIT = re.compile(r"[ ()./-]+")
+# A date, possibly with the hour of a time after it ("2000-04-16 11:34:35": the run stops at ':').
 _DATE = re.compile(
     r"\(?(?:[0-9]{1,2}[./-][0-9]{1,2}[./-][0-9]{2,4}|[0-9]{4}[./-][0-9]{1,2}[./-][0-9]{1,2})\)?"
+    r"(?:[ T][0-9]{1,2})?"
 )
+# Two space-separated numbers without a trunk prefix ("17151 2450 Crown St", "Apt. 675 62314")
+# are in addresses far more often than in phone numbers, so they count only next to a phone
+# word; "030 1234567" (trunk 0) and Indian mobiles ("98765 43210") keep counting on their own.
+_TWO_GROUPS = re.compile(r"[1-9][0-9]* [0-9]+")
+_INDIAN_MOBILE = re.compile(r"[6-9][0-9]{4} [0-9]{5}")
 _YEAR_RANGE = re.compile(r"(?:19|20)[0-9]{2} ?[-/] ?(?:19|20)?[0-9]{2}")
 # Identifier shapes the identifier detectors report: SSN, Brazilian CPF and CNPJ.
 _ID_SHAPE = re.compile(
@@ -92,6 +99,8 @@ def _is_phone(text: str, start: int, end: int) -> bool:
     formatted = len(digits) != len(value)
     if formatted and _THOUSANDS.fullmatch(value) and not _SPANISH.fullmatch(value):
         formatted = False  # reads as an amount ("1 234 567"), unless a word says otherwise
+    if formatted and _TWO_GROUPS.fullmatch(value) and not _INDIAN_MOBILE.fullmatch(value):
+        formatted = False
     if not formatted and not near(_CONTEXT, text, start, end, before=32):
         return False
     for region in _regions(len(digits)):
