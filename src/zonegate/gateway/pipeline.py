@@ -39,7 +39,7 @@ from zonegate.gateway.services import GatewayServices
 from zonegate.gateway.sse import DONE, SSEResponse, sse_event
 from zonegate.guards.classify import collect_texts
 from zonegate.guards.injection.request import score_request
-from zonegate.guards.injection.scorer import INJECTION_AT, label_for
+from zonegate.guards.injection.scorer import label_for
 from zonegate.guards.output import ChunkGuard, OutputGuard, OutputRules, ToolRules, secret_types
 from zonegate.guards.transforms import ChunkRestorer
 from zonegate.policy.decide import decide
@@ -115,7 +115,6 @@ class ChatPipeline:
         found = self.s.classifier.classify(collect_texts(data))
         facts.findings = dict(found.counts)
         effective = classes.max_rank(declared_rank, found.max_rank)
-        finding_ranks = frozenset(classes.rank(f.finding.data_class) for f in found.findings)
         facts.effective_class = classes.name(effective)
         rule = self.s.loaded.config.retention_for(facts.effective_class)
         facts.content_mode, facts.retain_days = rule.content, rule.ttl_days
@@ -131,7 +130,7 @@ class ChatPipeline:
                 purpose=facts.purpose,
                 unhealthy=self.s.health.unhealthy(),
                 declared_rank=declared_rank,
-                finding_ranks=finding_ranks,
+                finding_ranks=found.ranks,
                 injection_suspected=suspected,
             ),
             self.s.views,
@@ -170,11 +169,8 @@ class ChatPipeline:
             ) from exc
         facts.guard_verdicts["injection"] = verdict.to_audit()
         route = self.s.loaded.config.routes.get(facts.route or "")
-        threshold = route.injection.threshold if route is not None else None
-        scores = [v.score for v in (verdict.direct, verdict.indirect) if v is not None]
-        top = max(scores, default=0.0)
-        facts.injection_label = label_for(top)
-        return top >= (threshold if threshold is not None else INJECTION_AT)
+        facts.injection_label = label_for(verdict.top)
+        return verdict.suspected(route.injection.threshold if route is not None else None)
 
     def _output_guard(
         self, route_name: str | None, clearance_rank: int, req: ChatCompletionRequest

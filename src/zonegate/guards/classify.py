@@ -81,6 +81,7 @@ class Classification:
     counts: dict[str, int]
     max_rank: int | None
     findings: tuple[LocatedFinding, ...]
+    ranks: frozenset[int] = frozenset()  # every rank a finding implies (transforms need each)
 
 
 # Texts are joined with this separator so a joinable detector runs once per request, not once per
@@ -192,7 +193,7 @@ class Classifier:
 
     def _summarise(self, located: list[LocatedFinding]) -> Classification:
         counts: dict[str, int] = {}
-        best = 0
+        found_ranks: set[int] = set()
         ranks = self._ranks
         for item in located:
             finding = item.finding
@@ -204,10 +205,10 @@ class Classifier:
                     "was not sent anywhere",
                     code="detector_failed",
                 )
-            best = max(best, rank)
+            found_ranks.add(rank)
             counts[finding.type] = counts.get(finding.type, 0) + 1
         located.sort(key=lambda x: (x.text_index, x.finding.start, x.finding.end))
-        return Classification(counts, best, tuple(located))
+        return Classification(counts, max(found_ranks), tuple(located), frozenset(found_ranks))
 
 
 def _segments(texts: Sequence[str]) -> list[_Segment]:

@@ -17,7 +17,6 @@ from zonegate.guards.base import Detector
 from zonegate.guards.classify import Classification, Classifier, collect_texts
 from zonegate.guards.injection import InjectionScorer
 from zonegate.guards.injection.request import RequestVerdict, score_request, score_texts
-from zonegate.guards.injection.scorer import INJECTION_AT
 from zonegate.policy.classes import DataClasses
 from zonegate.policy.decide import decide, evaluate_candidates
 from zonegate.policy.types import (
@@ -106,7 +105,6 @@ def explain_request(
     classification = Classifier(detectors, classes).classify(texts)
     declared_rank = None if declared_class is None else classes.rank(declared_class)
     effective = classes.max_rank(declared_rank, classification.max_rank)
-    finding_ranks = frozenset(classes.rank(f.finding.data_class) for f in classification.findings)
     principal = principal_view(config, classes, EXPLAIN_PRINCIPAL, team)
     verdicts, suspected = _injection(config, request, texts, route, injection)
     decision = decide(
@@ -116,7 +114,7 @@ def explain_request(
             effective,
             purpose,
             declared_rank=declared_rank,
-            finding_ranks=finding_ranks,
+            finding_ranks=classification.ranks,
             injection_suspected=suspected,
         ),
         views,
@@ -165,9 +163,9 @@ def _injection(
     else:
         verdict = RequestVerdict(score_texts(scorer, texts, "direct"), None)
     route_config = config.routes.get(route)
-    threshold = route_config.injection.threshold if route_config is not None else None
-    scores = [v.score for v in (verdict.direct, verdict.indirect) if v is not None]
-    suspected = max(scores, default=0.0) >= (threshold if threshold is not None else INJECTION_AT)
+    suspected = verdict.suspected(
+        route_config.injection.threshold if route_config is not None else None
+    )
     return verdict.to_audit(), suspected
 
 

@@ -12,7 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from zonegate.guards.injection.scorer import InjectionScorer, InjectionVerdict, Source, label_for
+from zonegate.guards.injection.scorer import (
+    INJECTION_AT,
+    InjectionScorer,
+    InjectionVerdict,
+    Source,
+    label_for,
+)
 from zonegate.wire.openai_chat import ChatCompletionRequest
 
 _DIRECT_ROLES = frozenset({"user", "assistant"})
@@ -25,6 +31,15 @@ class RequestVerdict:
 
     direct: InjectionVerdict | None
     indirect: InjectionVerdict | None
+
+    @property
+    def top(self) -> float:
+        """The highest score of either part (0 when nothing was scored)."""
+        return max((v.score for v in (self.direct, self.indirect) if v is not None), default=0.0)
+
+    def suspected(self, threshold: float | None = None) -> bool:
+        """Whether either part reaches ``threshold`` (the 'injection' label's by default)."""
+        return self.top >= (INJECTION_AT if threshold is None else threshold)
 
     def to_audit(self) -> dict[str, object]:
         return {
