@@ -58,6 +58,41 @@ def test_redacted_without_a_redactor_falls_back_to_hashes_and_says_so() -> None:
     assert "4111" not in repr(kept)
 
 
+def test_redacted_covers_keys_and_numbers_the_detectors_scan() -> None:
+    body = {
+        "model": "m",
+        "metadata": {"a@b.example": "owner"},
+        "card": 4111111111111111,
+        "n": 3,
+        "flag": True,
+    }
+
+    def redact(text: str) -> str:
+        return _redact(text).replace("4111111111111111", "[CARD]")
+
+    kept = retained_content("redacted", body, None, redacted=redact)
+    assert kept is not None
+    assert kept["request"] == {
+        "model": "m",
+        "metadata": {"[EMAIL]": "owner"},
+        "card": "[CARD]",
+        "n": 3,
+        "flag": True,
+    }
+    assert kept["response"] is None
+
+
+def test_a_failing_redactor_keeps_hashes_never_the_text() -> None:
+    def broken(text: str) -> str:
+        raise RuntimeError(text)
+
+    kept = retained_content("redacted", BODY, RESPONSE, redacted=broken)
+    assert kept is not None
+    assert kept["mode"] == "hash"
+    assert kept["note"] == "redaction failed (RuntimeError), so only hashes were kept"
+    assert "4111" not in repr(kept)
+
+
 def test_full_keeps_everything() -> None:
     assert retained_content("full", BODY, RESPONSE) == {
         "mode": "full",

@@ -55,6 +55,7 @@ teams:
   narrow: {routes: [vendor-only]}
 retention:
   public: {content: full, ttl_days: 30}
+  confidential: {content: redacted, ttl_days: 90}
   restricted: {content: hash, ttl_days: 180}
 server: {max_body_bytes: 4096}
 """

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import json
+import time
+from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import text
 
-from tests.gateway.conftest import Gateway
+from tests.gateway.conftest import Gateway, make_gateway
+from zonegate.config.load import LoadedConfig
 from zonegate.errors import UpstreamError
 from zonegate.gateway import pipeline
+from zonegate.gateway.services import GatewayServices
+from zonegate.guards.base import Finding
+from zonegate.guards.classify import Classifier
 
 CARD = "4111 1111 1111 1111"
 
@@ -53,6 +59,20 @@ async def test_card_number_is_kept_in_the_local_zone(gateway: Gateway) -> None:
     assert record["effective_class"] == "restricted"
     assert record["content_mode"] == "hash"
     assert CARD not in json.dumps(record)
+
+
+async def test_redacted_retention_keeps_the_text_without_the_values(gateway: Gateway) -> None:
+    gateway.fakes["local-model"].echo = True
+    r = await gateway.chat("mail jane.doe@example.com today", model="local-first")
+    assert r.status_code == 200
+    [record] = gateway.audit()
+    assert record["effective_class"] == "confidential"
+    assert record["content"]["mode"] == "redacted"
+    assert record["content"]["request"]["messages"] == [
+        {"role": "user", "content": "mail [REDACTED_EMAIL] today"}
+    ]
+    assert record["content"]["response"] == "mail [REDACTED_EMAIL] today"
+    assert "jane.doe" not in json.dumps(record)
 
 
 async def test_no_permitted_model_is_denied_and_nothing_is_called(gateway: Gateway) -> None:
@@ -233,3 +253,29 @@ async def test_a_defect_is_answered_in_shape_and_audited(
     [record] = gateway.audit()
     assert record["status"] == 500
     assert record["error_class"] == "internal_error"
+
+
+class _SlowDetector:
+    type = "slow"
+
+    def detect(self, text: str) -> list[Finding]:
+        time.sleep(0.03)
+        return []
+
+
+async def test_a_detector_past_its_time_budget_refuses_the_request(
+    tmp_path: Path, loaded: LoadedConfig
+) -> None:
+    def slow_classifier(services: GatewayServices) -> None:
+        detectors = (*services.classifier.detectors, _SlowDetector())
+        services.classifier = Classifier(detectors, services.views.classes, budget=0.01)
+
+    async with make_gateway(tmp_path, loaded, tweak=slow_classifier) as gateway:
+        r = await gateway.chat("hello", stream=True)
+        assert r.status_code == 503
+        assert error_of(r)["code"] == "detector_timeout"
+        assert "'slow'" in error_of(r)["message"]
+        assert all(fake.calls == [] for fake in gateway.fakes.values())
+        [record] = gateway.audit()
+        assert record["status"] == 503
+        assert record["error_class"] == "detector_timeout"

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -185,6 +186,45 @@ def test_an_unknown_data_class_from_a_detector_fails_closed() -> None:
         Classifier([WrongClass()], CLASSES).classify(["x"])
     assert info.value.code == "detector_failed"
     assert "'top-secret'" in info.value.message
+
+
+class Slow:
+    """Takes ``seconds`` per text; joinable or not."""
+
+    def __init__(self, seconds: float, joinable: bool) -> None:
+        self.type = "slow"
+        self.seconds = seconds
+        self.joinable = joinable
+
+    def detect(self, text: str) -> list[Finding]:
+        time.sleep(self.seconds)
+        return []
+
+
+@pytest.mark.parametrize("joinable", [True, False])
+def test_a_detector_past_the_budget_fails_closed_naming_it(joinable: bool) -> None:
+    slow = Classifier(
+        [EmailDetector(data_class="internal"), Slow(0.03, joinable)], CLASSES, budget=0.01
+    )
+    with pytest.raises(ServiceUnavailable) as info:
+        slow.classify([f"secret {CARD}"])
+    assert info.value.code == "detector_timeout"
+    assert info.value.status == 503
+    assert "'slow'" in info.value.message
+    assert "10 ms budget" in info.value.message
+    assert "server.detection_timeout_ms" in info.value.message
+    assert CARD not in info.value.message
+
+
+def test_a_detector_within_the_budget_classifies_as_usual() -> None:
+    relaxed = Classifier(
+        [EmailDetector(data_class="internal"), Slow(0.0, False)], CLASSES, budget=5.0
+    )
+    assert relaxed.classify(["a@example.com"]).counts == {"email": 1}
+
+
+def test_without_a_budget_a_slow_detector_is_waited_for() -> None:
+    assert Classifier([Slow(0.02, True)], CLASSES).classify(["x"]).counts == {}
 
 
 def test_detectors_are_exposed_in_order() -> None:

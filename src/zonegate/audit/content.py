@@ -1,10 +1,10 @@
 """What an audit record keeps of a request's content, per the data class's retention rule.
 
 ``none`` keeps nothing; ``hash`` keeps SHA-256 digests (enough to prove later what was sent
-without keeping it); ``redacted`` keeps a copy with every string passed through the redaction
-function; ``full`` keeps everything. When ``redacted`` is asked for but no redaction function is
-available, hashes are kept instead and the result says so: keeping less than asked is safe,
-keeping more is not.
+without keeping it); ``redacted`` keeps a copy with every string, object key and integer passed
+through the redaction function (the detectors scan all three); ``full`` keeps everything. When
+``redacted`` is asked for but no redaction function is available, or it fails, hashes are kept
+instead and the result says so: keeping less than asked is safe, keeping more is not.
 """
 
 from __future__ import annotations
@@ -38,15 +38,19 @@ def retained_content(
         return _hashes(request_body, response_text)
     if mode == "redacted":
         if redacted is None:
-            kept = _hashes(request_body, response_text)
-            kept["requested_mode"] = "redacted"
-            kept["note"] = "no redaction function was available, so only hashes were kept"
-            return kept
-        return {
-            "mode": "redacted",
-            "request": _redact_strings(request_body, redacted),
-            "response": None if response_text is None else redacted(response_text),
-        }
+            return _hashes_instead(
+                request_body, response_text, "no redaction function was available"
+            )
+        try:
+            return {
+                "mode": "redacted",
+                "request": _redact_strings(request_body, redacted),
+                "response": None if response_text is None else redacted(response_text),
+            }
+        except Exception as exc:  # a detector failed: keep less, never the raw text
+            return _hashes_instead(
+                request_body, response_text, f"redaction failed ({type(exc).__name__})"
+            )
     if mode == "full":
         return {"mode": "full", "request": dict(request_body), "response": response_text}
     raise ValueError(f"unknown content retention mode {mode!r} (known: {', '.join(CONTENT_MODES)})")
@@ -64,12 +68,29 @@ def _hashes(request_body: Mapping[str, Any], response_text: str | None) -> dict[
     }
 
 
+def _hashes_instead(
+    request_body: Mapping[str, Any], response_text: str | None, why: str
+) -> dict[str, Any]:
+    kept = _hashes(request_body, response_text)
+    kept["requested_mode"] = "redacted"
+    kept["note"] = f"{why}, so only hashes were kept"
+    return kept
+
+
 def _redact_strings(value: Any, redact: Redactor) -> Any:
-    """Apply ``redact`` to every string value (not to keys) in a JSON-like structure."""
+    """Apply ``redact`` to every string, key and integer in a JSON-like structure.
+
+    An integer whose digits hold a finding (a card number sent as a JSON number) becomes the
+    redacted string; other integers stay numbers.
+    """
     if isinstance(value, str):
         return redact(value)
     if isinstance(value, Mapping):
-        return {k: _redact_strings(v, redact) for k, v in value.items()}
+        return {redact(str(k)): _redact_strings(v, redact) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_redact_strings(v, redact) for v in value]
+    if isinstance(value, int) and not isinstance(value, bool):
+        digits = str(value)
+        masked = redact(digits)
+        return value if masked == digits else masked
     return value

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -246,6 +246,10 @@ class RetentionRule(Strict):
 class DetectorConfig(Strict):
     data_class: str
     enabled: bool = True
+    options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Keyword arguments for the detector's factory (e.g. the NER model to load).",
+    )
 
 
 MAX_KEYWORD_LENGTH = 200
@@ -306,6 +310,12 @@ class ServerConfig(Strict):
     instance_id: str | None = Field(None, description="Defaults to '<hostname>:<pid>'.")
     auth_cache_seconds: float = Field(
         5.0, ge=0, description="How long a verified key is trusted before re-reading the store."
+    )
+    detection_timeout_ms: float = Field(
+        2000.0,
+        gt=0,
+        description="Longest the detectors may take over one request (or one output window); "
+        "past it the request is refused with 503 detector_timeout.",
     )
 
 

@@ -151,7 +151,7 @@ class ChatPipeline:
             return await self._stream(job, facts)
         completion = await self.dispatch.complete(job, facts)
         text = completion.choices[0].message.content if completion.choices else None
-        facts.content = retained_content(facts.content_mode, data, text)
+        facts.content = self._retained(facts, data, text)
         return Response(
             completion.model_dump_json(exclude_none=True), media_type="application/json"
         )
@@ -171,6 +171,14 @@ class ChatPipeline:
         route = self.s.loaded.config.routes.get(facts.route or "")
         facts.injection_label = label_for(verdict.top)
         return verdict.suspected(route.injection.threshold if route is not None else None)
+
+    def _retained(
+        self, facts: RequestFacts, data: dict[str, Any], text: str | None
+    ) -> dict[str, Any] | None:
+        """The content the data class's retention rule keeps; redaction uses the detectors."""
+        return retained_content(
+            facts.content_mode, data, text, redacted=self.s.transformer.redact_text
+        )
 
     def _output_guard(
         self, route_name: str | None, clearance_rank: int, req: ChatCompletionRequest
@@ -280,12 +288,12 @@ class ChatPipeline:
             facts.status, facts.error_class = 499, "client_disconnected"
             facts.error_message = "the client closed the stream before it ended"
             with anyio.CancelScope(shield=True):
-                facts.content = retained_content(facts.content_mode, data, "".join(parts))
+                facts.content = self._retained(facts, data, "".join(parts))
                 # If this fails the writer has logged it; nobody is left to tell.
                 with contextlib.suppress(ServiceUnavailable):
                     await self._audit(facts)
             raise
-        facts.content = retained_content(facts.content_mode, data, "".join(parts))
+        facts.content = self._retained(facts, data, "".join(parts))
         try:
             await self._audit(facts)
         except ServiceUnavailable as exc:

@@ -81,7 +81,9 @@ def build_services(
         model_id: registry.build(model_id, model, resolve_secret)
         for model_id, model in config.models.items()
     }
-    classifier = Classifier(load_detectors(config), views.classes)
+    classifier = Classifier(
+        load_detectors(config), views.classes, budget=config.server.detection_timeout_ms / 1000
+    )
     return GatewayServices(
         loaded=loaded,
         db=db,

@@ -1,7 +1,10 @@
 """Classification: run every detector over every text of a request and take the highest class.
 
 Fails closed: a detector that raises (or reports a data class the config does not define) stops
-the request with ``ServiceUnavailable`` instead of letting unclassified data through.
+the request with ``ServiceUnavailable`` instead of letting unclassified data through, and so does
+a classification that runs past its time budget. The budget is checked after each detector: it
+bounds how late a request may be answered, but cannot pre-empt a detector that never returns
+(built-ins are linear-time and custom patterns are vetted when loaded, so only plugin code could).
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from time import perf_counter
 from typing import Any, NamedTuple
 
 from zonegate.errors import ServiceUnavailable, ZonegateError
@@ -105,12 +109,17 @@ class Classifier:
     same finding seen through two views counts once. Detectors with ``joinable = True`` see all
     texts at once, joined by ``SEPARATOR``; those with ``needs_digits = True`` are skipped when
     there is no digit at all. Any other detector runs on each text in turn.
+
+    ``budget`` (seconds) is the longest one ``classify`` call may take; ``None`` for no limit.
     """
 
-    __slots__ = ("_classes", "_detectors", "_digit", "_plain", "_ranks", "_single")
+    __slots__ = ("_budget", "_classes", "_detectors", "_digit", "_plain", "_ranks", "_single")
 
-    def __init__(self, detectors: Iterable[Detector], classes: DataClasses) -> None:
+    def __init__(
+        self, detectors: Iterable[Detector], classes: DataClasses, budget: float | None = None
+    ) -> None:
         self._detectors = tuple(detectors)
+        self._budget = budget
         self._classes = classes
         self._ranks = {name: classes.rank(name) for name in classes}
         joinable = [d for d in self._detectors if getattr(d, "joinable", False) is True]
@@ -136,10 +145,11 @@ class Classifier:
             ) from exc
 
     def _classify(self, texts: Sequence[str]) -> Classification:
+        clock = _Clock(self._budget)
         segments = _segments(texts)
         found: dict[LocatedFinding, None] = {}
         if self._plain or self._digit:
-            self._scan_joined(segments, found)
+            self._scan_joined(segments, found, clock)
         views = [normalize(segment.text) for segment in segments] if self._single else []
         for detector in self._single:
             for segment, (text, offsets) in zip(segments, views, strict=True):
@@ -148,11 +158,14 @@ class Classifier:
                     if offsets is not None:
                         start, end = offsets.span(start, end)
                     _add(found, segment, finding, start, end)
+            clock.check(detector)
         if not found:
             return Classification({}, None, ())
         return self._summarise(list(found))
 
-    def _scan_joined(self, segments: list[_Segment], found: dict[LocatedFinding, None]) -> None:
+    def _scan_joined(
+        self, segments: list[_Segment], found: dict[LocatedFinding, None], clock: _Clock
+    ) -> None:
         starts: list[int] = []
         size = 0
         for segment in segments:
@@ -171,6 +184,9 @@ class Classifier:
                 result = detector.detect(text)
                 if result:
                     results.append(result)
+                clock.check(detector)
+        except ZonegateError:
+            raise
         except Exception as exc:
             raise _failure(detector, exc) from exc
         for result in results:
@@ -209,6 +225,31 @@ class Classifier:
             counts[finding.type] = counts.get(finding.type, 0) + 1
         located.sort(key=lambda x: (x.text_index, x.finding.start, x.finding.end))
         return Classification(counts, max(found_ranks), tuple(located), frozenset(found_ranks))
+
+
+class _Clock:
+    """The deadline of one ``classify`` call, and which detector crossed it."""
+
+    __slots__ = ("_budget_ms", "_deadline", "_last")
+
+    def __init__(self, budget: float | None) -> None:
+        self._budget_ms = 0.0 if budget is None else budget * 1000
+        self._last = perf_counter()
+        self._deadline = None if budget is None else self._last + budget
+
+    def check(self, detector: Detector) -> None:
+        if self._deadline is None:
+            return
+        now = perf_counter()
+        took, self._last = now - self._last, now
+        if now > self._deadline:
+            raise ServiceUnavailable(
+                f"classifying the request took longer than its {self._budget_ms:g} ms budget "
+                f"(detector {detector.type!r} ran {took * 1000:.1f} ms); the request was not "
+                "sent anywhere. Raise server.detection_timeout_ms or disable the detector "
+                f"(detectors.{detector.type}.enabled: false)",
+                code="detector_timeout",
+            )
 
 
 def _segments(texts: Sequence[str]) -> list[_Segment]:

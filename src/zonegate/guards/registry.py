@@ -47,7 +47,7 @@ def load_detectors(config: Config) -> tuple[Detector, ...]:
             )
             continue
         try:
-            detector = ep.load()(data_class=entry.data_class)
+            detector = ep.load()(data_class=entry.data_class, **entry.options)
         except Exception as exc:
             problems.append(
                 ConfigProblem(
