@@ -88,14 +88,39 @@ class ServiceUnavailable(ZonegateError):
 
 
 class UpstreamError(ZonegateError):
+    """The upstream failed. ``retryable``: trying the same model again may help and cannot
+    double-bill a finished answer (the connection never opened, 429, 502/503/504);
+    ``retry_after``: seconds the upstream asked for (``Retry-After``)."""
+
     status = 502
     error_type = "upstream_error"
     default_code = "upstream_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        param: str | None = None,
+        headers: dict[str, str] | None = None,
+        retryable: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, code=code, param=param, headers=headers)
+        self.retryable = retryable
+        self.retry_after = retry_after
 
 
 class UpstreamTimeout(UpstreamError):
     status = 504
     default_code = "upstream_timeout"
+
+
+class UpstreamUnavailable(UpstreamError):
+    """The gateway did not call the model: its circuit is open or it is at capacity."""
+
+    status = 503
+    default_code = "model_unavailable"
 
 
 class ConfigError(Exception):

@@ -5,6 +5,7 @@ Fakes stand in for upstreams only here (unit level); integration tests use real 
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -70,6 +71,8 @@ class FakeProvider:
     echo: bool = False  # reply with the last user message as received
     finish: bool = True  # streams end with a finish_reason chunk (some servers send none)
     fail_with: UpstreamError | None = None
+    fail_times: int | None = None  # fail only this many calls, then answer
+    first_delay: float = 0.0  # seconds before a stream's first content
     calls: list[ChatCompletionRequest] = field(default_factory=list)
     capabilities: Capabilities = field(default_factory=Capabilities)
 
@@ -84,10 +87,18 @@ class FakeProvider:
             return [m for m in request.messages if m.role == "user"][-1].text()
         return self.reply
 
+    def _maybe_fail(self) -> None:
+        if self.fail_with is None:
+            return
+        if self.fail_times is None:
+            raise self.fail_with
+        if self.fail_times > 0:
+            self.fail_times -= 1
+            raise self.fail_with
+
     async def complete(self, request: ChatCompletionRequest) -> ChatCompletion:
         self.calls.append(request)
-        if self.fail_with is not None:
-            raise self.fail_with
+        self._maybe_fail()
         reply = self._reply(request)
         return ChatCompletion(
             id="cmpl-1",
@@ -99,10 +110,11 @@ class FakeProvider:
 
     async def stream(self, request: ChatCompletionRequest) -> AsyncIterator[ChatCompletionChunk]:
         self.calls.append(request)
-        if self.fail_with is not None:
-            raise self.fail_with
+        self._maybe_fail()
         base = {"id": "cmpl-1", "created": int(time.time()), "model": f"{self.model_id}-served"}
         yield ChatCompletionChunk(**base, choices=[ChunkChoice(delta=Delta(role="assistant"))])
+        if self.first_delay:
+            await asyncio.sleep(self.first_delay)
         reply = self._reply(request)
         pieces = [reply[i : i + 3] for i in range(0, len(reply), 3)] if self.echo else reply.split()
         for piece in pieces:

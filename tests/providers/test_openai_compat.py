@@ -169,18 +169,22 @@ async def test_closing_the_stream_disconnects_from_the_upstream(
 
 
 @pytest.mark.parametrize(
-    ("status", "code"),
+    ("status", "code", "retryable"),
     [
-        (500, "upstream_server_error"),
-        (503, "upstream_server_error"),
-        (401, "upstream_auth_failed"),
-        (403, "upstream_auth_failed"),
-        (404, "upstream_not_found"),
-        (429, "upstream_rate_limited"),
-        (418, "upstream_error"),
+        (500, "upstream_server_error", False),
+        (502, "upstream_unavailable", True),
+        (503, "upstream_unavailable", True),
+        (504, "upstream_unavailable", True),
+        (401, "upstream_auth_failed", False),
+        (403, "upstream_auth_failed", False),
+        (404, "upstream_not_found", False),
+        (429, "upstream_rate_limited", True),
+        (418, "upstream_error", False),
     ],
 )
-async def test_upstream_failures_are_upstream_errors(make: Factory, status: int, code: str) -> None:
+async def test_upstream_failures_are_upstream_errors(
+    make: Factory, status: int, code: str, retryable: bool
+) -> None:
     provider = await make(model=f"status-{status}")
     with pytest.raises(UpstreamError) as caught:
         await provider.complete(chat())
@@ -188,6 +192,7 @@ async def test_upstream_failures_are_upstream_errors(make: Factory, status: int,
     assert type(error) is UpstreamError
     assert error.status == 502
     assert error.code == code
+    assert error.retryable is retryable
     assert f"HTTP {status}" in error.message
     assert "simulated" not in error.message  # the upstream's body is not passed on
 

@@ -127,6 +127,11 @@ class OpenAICompatProviderConfig(Strict):
     headers: Annotated[dict[str, str], AfterValidator(_check_headers)] = Field(default_factory=dict)
     timeouts: Timeouts = Field(default_factory=Timeouts)
     max_connections: int = Field(100, ge=1)
+    max_response_bytes: int = Field(
+        16 * 1024 * 1024,
+        ge=1024,
+        description="Largest response body (or one streamed event) accepted from the upstream.",
+    )
 
 
 ProviderConfig = Annotated[
@@ -140,11 +145,44 @@ class Pricing(Strict):
     currency: str = "USD"
 
 
+class RetryConfig(Strict):
+    """Tries on one model for failures where another try can help (see docs/providers.md)."""
+
+    attempts: int = Field(3, ge=1, le=10, description="Tries on this model, the first included.")
+    initial_backoff: float = Field(0.25, ge=0, description="Seconds; doubles each try, jittered.")
+    max_backoff: float = Field(4.0, ge=0, description="Longest wait between two tries, seconds.")
+    max_retry_after: float = Field(
+        10.0,
+        ge=0,
+        description="A Retry-After longer than this moves on to the next candidate instead.",
+    )
+
+
+class BreakerConfig(Strict):
+    failures: int = Field(5, ge=1, description="Consecutive failures that open the circuit.")
+    open_seconds: float = Field(30.0, gt=0, description="How long an open circuit skips the model.")
+
+
+class ResilienceConfig(Strict):
+    retry: RetryConfig = Field(default_factory=RetryConfig)
+    breaker: BreakerConfig = Field(default_factory=BreakerConfig)
+    first_token_timeout: float | None = Field(
+        None,
+        gt=0,
+        description="Seconds a stream may take to produce its first output; past it the next "
+        "candidate is tried.",
+    )
+    max_concurrency: int | None = Field(
+        None, ge=1, description="Most calls in flight to this model; beyond it, the next candidate."
+    )
+
+
 class ModelConfig(Strict):
     """One pinned deployment in one zone."""
 
     zone: str
     provider: ProviderConfig
+    resilience: ResilienceConfig = Field(default_factory=ResilienceConfig)
     version: str | None = Field(None, description="Pinned upstream version or checkpoint.")
     context_window: int | None = Field(None, ge=1)
     pricing: Pricing | None = None

@@ -4,17 +4,32 @@ transformed as the policy requires for its zone, and restore pseudonyms in what 
 A candidate is tried only if the policy kept it; a candidate whose required transform cannot be
 applied (sensitive data where no placeholder can stand) is skipped like a failed one. The caller's
 untransformed request never reaches a candidate that needs a transform.
+
+Each call goes through the model's guard (``zonegate.gateway.resilience``): a slot under its
+concurrency limit and its circuit breaker, retries with jittered backoff for retryable failures,
+and for streams a deadline on the first output. A stream is retried or moved to the next candidate
+only before its first chunk is handed to the caller; after that a failure ends the stream.
+Failed tries are listed in the audit record (``guard_verdicts.upstream``).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
-from zonegate.errors import PolicyDenied, UpstreamError, ZonegateError
+from zonegate.errors import (
+    PolicyDenied,
+    UpstreamError,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+    ZonegateError,
+)
 from zonegate.gateway.facts import RequestFacts
+from zonegate.gateway.resilience import ModelGuard
 from zonegate.gateway.services import GatewayServices
 from zonegate.guards.classify import Classification
 from zonegate.guards.output import OutputGuard
@@ -27,6 +42,7 @@ from zonegate.wire.openai_chat import (
     Usage,
 )
 
+T = TypeVar("T")
 _MILLION = Decimal(1_000_000)
 _JSON_FORMATS = frozenset({"json_object", "json_schema"})
 
@@ -80,8 +96,11 @@ class Dispatcher:
             if isinstance(prepared, ZonegateError):
                 last = prepared
                 continue
+            provider = self.s.providers[prepared.model_id]
             try:
-                completion = await self.s.providers[prepared.model_id].complete(prepared.request)
+                completion = await self._with_retries(
+                    prepared.model_id, facts, partial(provider.complete, prepared.request)
+                )
             except UpstreamError as exc:
                 last = exc
                 continue
@@ -97,24 +116,90 @@ class Dispatcher:
         raise last
 
     async def open_stream(self, job: Job, facts: RequestFacts) -> Opened:
-        """The first permitted candidate whose stream yields a first chunk."""
+        """The first permitted candidate whose stream produces its first output in time."""
         last: ZonegateError | None = None
         for prepared in self._attempts(job, facts):
             if isinstance(prepared, ZonegateError):
                 last = prepared
                 continue
-            chunks = self.s.providers[prepared.model_id].stream(prepared.request)
             try:
-                first = await anext(chunks)
-            except StopAsyncIteration:
-                first = None
+                return await self._with_retries(
+                    prepared.model_id, facts, partial(self._open, prepared), hold=True
+                )
             except UpstreamError as exc:
                 last = exc
-                await aclose(chunks)
-                continue
-            return Opened(prepared, chunks, first)
         assert last is not None
         raise last
+
+    async def _with_retries(
+        self,
+        model_id: str,
+        facts: RequestFacts,
+        call: Callable[[], Awaitable[T]],
+        *,
+        hold: bool = False,
+    ) -> T:
+        """``call`` under the model's guard, tried again while the guard says a retry may help.
+
+        With ``hold`` the slot stays taken after success: the opened stream gives it back.
+        """
+        guard = self.s.guards[model_id]
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                guard.acquire()
+            except UpstreamUnavailable as exc:  # circuit open or at capacity: next candidate
+                _note_failure(facts, model_id, attempt, exc)
+                raise
+            keep = False
+            try:
+                result = await call()
+            except UpstreamError as exc:
+                guard.failed()
+                _note_failure(facts, model_id, attempt, exc)
+                delay = guard.retry_delay(attempt, exc)
+                if delay is None:
+                    raise
+            except ZonegateError:
+                guard.succeeded()  # the upstream answered: the request itself was refused
+                raise
+            except BaseException:
+                guard.abandoned()
+                raise
+            else:
+                if not hold:
+                    guard.succeeded()
+                keep = hold
+                return result
+            finally:
+                if not keep:
+                    guard.release()
+            await asyncio.sleep(delay)
+
+    async def _open(self, prepared: Prepared) -> Opened:
+        """Start the stream and wait for its first output (content, a tool call or the end),
+        within the model's ``first_token_timeout``. Role-only chunks before it are kept."""
+        guard = self.s.guards[prepared.model_id]
+        chunks = self.s.providers[prepared.model_id].stream(prepared.request)
+        head: list[ChatCompletionChunk] = []
+        try:
+            async with asyncio.timeout(guard.settings.first_token_timeout):
+                async for chunk in chunks:
+                    head.append(chunk)
+                    if _has_output(chunk):
+                        break
+        except TimeoutError as exc:
+            await aclose(chunks)
+            raise UpstreamTimeout(
+                f"model {prepared.model_id!r} produced no output within its first-token timeout "
+                f"of {guard.settings.first_token_timeout:g} s (resilience.first_token_timeout)",
+                code="upstream_first_token_timeout",
+            ) from exc
+        except BaseException:
+            await aclose(chunks)
+            raise
+        return Opened(prepared, _Tracked(chunks, head[1:], guard), head[0] if head else None)
 
     def _attempts(self, job: Job, facts: RequestFacts) -> Iterator[Prepared | ZonegateError]:
         decision = job.decision
@@ -159,6 +244,66 @@ class Dispatcher:
                 pricing.input_per_mtok * usage.prompt_tokens
                 + pricing.output_per_mtok * usage.completion_tokens
             ) / _MILLION
+
+
+def _has_output(chunk: ChatCompletionChunk) -> bool:
+    if chunk.usage is not None:
+        return True
+    for choice in chunk.choices:
+        if choice.finish_reason or choice.delta.content or choice.delta.tool_calls:
+            return True
+    return False
+
+
+class _Tracked:
+    """The rest of an opened stream. Reports its outcome to the model's guard and frees the slot
+    exactly once: at its end, on an error, or when closed early (even before its first read)."""
+
+    __slots__ = ("_chunks", "_guard", "_held", "_open")
+
+    def __init__(
+        self,
+        chunks: AsyncIterator[ChatCompletionChunk],
+        held: list[ChatCompletionChunk],
+        guard: ModelGuard,
+    ) -> None:
+        self._chunks, self._held, self._guard, self._open = chunks, held, guard, True
+
+    def __aiter__(self) -> _Tracked:
+        return self
+
+    async def __anext__(self) -> ChatCompletionChunk:
+        if self._held:
+            return self._held.pop(0)
+        if not self._open:
+            raise StopAsyncIteration
+        try:
+            return await anext(self._chunks)
+        except StopAsyncIteration:
+            self._end(self._guard.succeeded)
+            raise
+        except UpstreamError:
+            self._end(self._guard.failed)
+            raise
+        except BaseException:
+            self._end(self._guard.abandoned)
+            raise
+
+    async def aclose(self) -> None:
+        self._end(self._guard.abandoned)
+        await aclose(self._chunks)
+
+    def _end(self, outcome: Callable[[], None]) -> None:
+        if self._open:
+            self._open = False
+            outcome()
+            self._guard.release()
+
+
+def _note_failure(facts: RequestFacts, model_id: str, attempt: int, exc: UpstreamError) -> None:
+    """A failed try, for the audit record (codes only: messages may name infrastructure)."""
+    tries: list[dict[str, Any]] = facts.guard_verdicts.setdefault("upstream", [])
+    tries.append({"model": model_id, "attempt": attempt, "error": exc.code})
 
 
 def record_output(guard: OutputGuard, facts: RequestFacts) -> None:

@@ -57,8 +57,15 @@ class Handlers:
         except Exception as exc:  # readiness reports any failure rather than raising
             checks["database"] = f"failing: {type(exc).__name__}"
         checks["audit_writer"] = "ok" if self.s.writer.healthy else "failing"
-        unhealthy = self.s.health.unhealthy()
-        models = {m: ("unhealthy" if m in unhealthy else "ok") for m in self.s.providers}
+        down = self.s.health.down
+        circuits = self.s.guards.states()
+        models = {
+            m: {
+                "status": "down" if m in down else "ok" if circuits[m] == "closed" else "degraded",
+                "circuit": circuits[m],
+            }
+            for m in self.s.providers
+        }
         ready = all(v == "ok" for v in checks.values())
         return JSONResponse(
             {"status": "ready" if ready else "not_ready", "checks": checks, "models": models},

@@ -11,6 +11,7 @@ from zonegate.audit.writer import AuditWriter
 from zonegate.config.credentials import resolve_secret
 from zonegate.config.load import LoadedConfig
 from zonegate.gateway.auth import Authenticator
+from zonegate.gateway.resilience import ModelGuards
 from zonegate.guards.classify import Classifier
 from zonegate.guards.injection import InjectionScorer
 from zonegate.guards.registry import load_detectors
@@ -25,12 +26,15 @@ from zonegate.store.keys import KeyInfo, KeyRepository
 
 @dataclass
 class ModelHealth:
-    """Models the router should skip. Filled by health checks and breakers; empty by default."""
+    """Models the router should skip: those whose circuit is open, and those an active health
+    check marked ``down``."""
 
+    guards: ModelGuards
     down: set[str] = field(default_factory=set)
 
     def unhealthy(self) -> frozenset[str]:
-        return frozenset(self.down)
+        blocking = self.guards.blocking()
+        return blocking | self.down if self.down else blocking
 
 
 @dataclass
@@ -45,7 +49,8 @@ class GatewayServices:
     authenticator: Authenticator
     writer: AuditWriter
     instance_id: str
-    health: ModelHealth = field(default_factory=ModelHealth)
+    guards: ModelGuards
+    health: ModelHealth
     _principals: dict[tuple[str, str, str], PrincipalView] = field(default_factory=dict)
 
     def principal(self, key: KeyInfo) -> PrincipalView:
@@ -84,6 +89,7 @@ def build_services(
     classifier = Classifier(
         load_detectors(config), views.classes, budget=config.server.detection_timeout_ms / 1000
     )
+    guards = ModelGuards(config.models)
     return GatewayServices(
         loaded=loaded,
         db=db,
@@ -97,4 +103,6 @@ def build_services(
         instance_id=instance_id
         or config.server.instance_id
         or f"{socket.gethostname()}:{os.getpid()}",
+        guards=guards,
+        health=ModelHealth(guards),
     )

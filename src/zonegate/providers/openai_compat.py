@@ -9,10 +9,14 @@ aiohttp's is several times lower. Failures map onto the gateway's error hierarch
   prompt over the context window) -> ``InvalidRequest`` with the upstream's message;
 - any other non-2xx -> ``UpstreamError`` (502) whose code names the class of failure
   (``upstream_auth_failed``, ``upstream_not_found``, ``upstream_rate_limited``,
-  ``upstream_server_error``, ``upstream_error``) and whose message names the HTTP status; the
-  upstream's body is not echoed, as it may describe the gateway's credentials or infrastructure;
+  ``upstream_unavailable`` for 502/503/504, ``upstream_server_error``, ``upstream_error``) and
+  whose message names the HTTP status; the upstream's body is not echoed, as it may describe the
+  gateway's credentials or infrastructure. 429 and 502/503/504 are marked retryable, with the
+  ``Retry-After`` the upstream sent;
 - connection refused / connect (or TLS handshake) timeout -> ``UpstreamError`` code
-  ``upstream_unreachable`` (the request was never sent, so it is safe to retry elsewhere);
+  ``upstream_unreachable``, retryable (the request was never sent);
+- a body, or one streamed line, over ``max_response_bytes`` -> ``UpstreamError`` code
+  ``upstream_response_too_large`` (read no further, so a runaway upstream cannot exhaust memory);
 - a read timeout and the total deadline (which also bounds waiting for a free pooled connection
   and sending the body) -> ``UpstreamTimeout`` (504);
 - the connection dropping or the response being cut short -> ``UpstreamError`` code
@@ -33,7 +37,7 @@ import asyncio
 import json
 import re
 import ssl
-from collections.abc import AsyncGenerator, Awaitable
+from collections.abc import AsyncGenerator, Awaitable, Mapping
 from types import MappingProxyType
 from typing import Any, TypeVar
 
@@ -45,7 +49,7 @@ from yarl import URL
 from zonegate import __version__
 from zonegate.config.schema import ModelConfig, OpenAICompatProviderConfig
 from zonegate.errors import InvalidRequest, UpstreamError, UpstreamTimeout, ZonegateError
-from zonegate.providers.base import Capabilities, ProviderStartError, SecretResolver
+from zonegate.providers.base import Capabilities, ProviderStartError, SecretResolver, retry_after
 from zonegate.wire.openai_chat import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -65,7 +69,11 @@ _STATUS_CODES = {
     403: "upstream_auth_failed",
     404: "upstream_not_found",
     429: "upstream_rate_limited",
+    502: "upstream_unavailable",
+    503: "upstream_unavailable",
+    504: "upstream_unavailable",
 }
+_RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
 _STATUS_HINTS = {
     401: "; check the model's api_key reference",
     403: "; check the model's api_key reference and the account's access to the model",
@@ -169,13 +177,13 @@ class OpenAICompatProvider:
                 session.post(self._url, data=body, allow_redirects=False) as response,
             ):
                 status = response.status
-                content = await response.read()
+                content = await self._body_of(response)
         except aiohttp.ClientError as exc:  # before TimeoutError: aiohttp's timeouts are both
             raise self._transport_error(exc) from exc
         except TimeoutError as exc:
             raise self._deadline_error() from exc
         if not 200 <= status < 300:
-            raise self._status_error(status, content)
+            raise self._status_error(status, content, response.headers)
         try:
             return ChatCompletion.model_validate_json(content)
         except ValidationError as exc:
@@ -193,14 +201,17 @@ class OpenAICompatProvider:
         )
         try:
             if not 200 <= response.status < 300:
-                content = await self._read(response.read(), deadline)
-                raise self._status_error(response.status, content)
+                content = await self._read(self._body_of(response), deadline)
+                raise self._status_error(response.status, content, response.headers)
             reader = response.content
             pieces: list[bytes] = []
             done = finished = False
             while True:
                 data = await self._read(reader.readany(), deadline)
-                for line in _take_lines(pieces, data):
+                lines = _take_lines(pieces, data)
+                if pieces and sum(map(len, pieces)) > self._settings.max_response_bytes:
+                    raise self._too_large()  # one event that never ends
+                for line in lines:
                     if done or not line.startswith(b"data:"):
                         continue  # blank separators, comments, event names; the tail after [DONE]
                     payload = line[5:].strip()
@@ -224,6 +235,27 @@ class OpenAICompatProvider:
             response.close()
 
     # -- helpers ------------------------------------------------------------------------------
+
+    async def _body_of(self, response: aiohttp.ClientResponse) -> bytes:
+        """The whole body, refusing one over ``max_response_bytes`` before it is all read."""
+        limit = self._settings.max_response_bytes
+        if (response.content_length or 0) > limit:
+            raise self._too_large()
+        parts: list[bytes] = []
+        size = 0
+        async for part in response.content.iter_any():
+            size += len(part)
+            if size > limit:
+                raise self._too_large()
+            parts.append(part)
+        return b"".join(parts)
+
+    def _too_large(self) -> UpstreamError:
+        return UpstreamError(
+            f"upstream for {self._where} sent more than max_response_bytes "
+            f"({self._settings.max_response_bytes} bytes) in one response or streamed event",
+            code="upstream_response_too_large",
+        )
 
     def _require_session(self) -> aiohttp.ClientSession:
         if self._session is None:
@@ -301,6 +333,7 @@ class OpenAICompatProvider:
                 f"cannot reach the upstream for {self._where} ({kind}); check base_url and "
                 "that the server is running",
                 code="upstream_unreachable",
+                retryable=True,
             )
         if isinstance(exc, aiohttp.ServerTimeoutError):
             return UpstreamTimeout(
@@ -312,7 +345,7 @@ class OpenAICompatProvider:
             code="upstream_connection_error",
         )
 
-    def _status_error(self, status: int, body: bytes) -> ZonegateError:
+    def _status_error(self, status: int, body: bytes, headers: Mapping[str, str]) -> ZonegateError:
         if status in _CALLER_FAULT:
             detail = _body_message(body) or "no reason given"
             return InvalidRequest(
@@ -323,6 +356,8 @@ class OpenAICompatProvider:
         return UpstreamError(
             f"upstream for {self._where} answered HTTP {status}{_STATUS_HINTS.get(status, '')}",
             code=code,
+            retryable=status in _RETRYABLE_STATUS,
+            retry_after=retry_after(headers.get("Retry-After")),
         )
 
     def _bad_response(self, exc: ValidationError) -> UpstreamError:
