@@ -26,6 +26,7 @@ from zonegate.errors import (
     ServiceUnavailable,
     ZonegateError,
 )
+from zonegate.gateway.dialect import Dialect, OpenAIDialect, StreamEncoder
 from zonegate.gateway.dispatch import (
     Dispatcher,
     Job,
@@ -33,10 +34,9 @@ from zonegate.gateway.dispatch import (
     aclose,
     json_content,
 )
-from zonegate.gateway.errors import error_event, error_response
 from zonegate.gateway.facts import RequestFacts
 from zonegate.gateway.services import GatewayServices
-from zonegate.gateway.sse import DONE, SSEResponse, sse_event
+from zonegate.gateway.sse import SSEResponse
 from zonegate.guards.classify import collect_texts
 from zonegate.guards.injection.request import score_request
 from zonegate.guards.injection.scorer import label_for
@@ -58,8 +58,11 @@ log = logging.getLogger("zonegate.gateway")
 
 
 class ChatPipeline:
-    def __init__(self, services: GatewayServices) -> None:
+    """Chat requests in one wire dialect (OpenAI's by default; see ``dialect``)."""
+
+    def __init__(self, services: GatewayServices, dialect: Dialect | None = None) -> None:
         self.s = services
+        self.dialect: Dialect = dialect or OpenAIDialect()
         self._max_body = services.loaded.config.server.max_body_bytes
         self._config_hash = services.loaded.hash
         self.dispatch = Dispatcher(services)
@@ -69,12 +72,12 @@ class ChatPipeline:
         self._output_rules: dict[tuple[str | None, int], tuple[OutputRules, ToolRules | None]] = {}
 
     async def handle(self, request: Request) -> Response | SSEResponse:
-        facts = RequestFacts("chat.completions", trace_id=request.headers.get("traceparent"))
+        facts = RequestFacts(self.dialect.endpoint, trace_id=request.headers.get("traceparent"))
         try:
             response = await self._run(request, facts)
         except ZonegateError as exc:
             facts.fail(exc)
-            response = error_response(exc)
+            response = self.dialect.error_response(exc)
         except Exception:  # a defect: still answer in the API's shape, and still audit it
             log.exception("request %s failed unexpectedly", facts.request_id)
             internal = ZonegateError(
@@ -82,13 +85,13 @@ class ChatPipeline:
                 "sent upstream. The gateway log has the details."
             )
             facts.fail(internal)
-            response = error_response(internal)
+            response = self.dialect.error_response(internal)
         if isinstance(response, SSEResponse):
             return response  # audited by the stream itself, before [DONE]
         try:
             await self._audit(facts)
         except ServiceUnavailable as exc:
-            response = error_response(exc)
+            response = self.dialect.error_response(exc)
         response.headers.update(self._headers(facts))
         return response
 
@@ -103,7 +106,7 @@ class ChatPipeline:
         principal = self.s.principal(key)
 
         body = await self._read_body(request)
-        data = _parse_json(body)
+        data = self.dialect.to_chat(_parse_json(body))
         req = _validate(data)
         facts.requested_model = req.model
         facts.stream = req.stream
@@ -153,7 +156,7 @@ class ChatPipeline:
         text = completion.choices[0].message.content if completion.choices else None
         facts.content = self._retained(facts, data, text)
         return Response(
-            completion.model_dump_json(exclude_none=True), media_type="application/json"
+            self.dialect.completion(completion, req.model), media_type="application/json"
         )
 
     def _injection(self, req: ChatCompletionRequest, facts: RequestFacts) -> bool:
@@ -243,9 +246,10 @@ class ChatPipeline:
         opened = await self.dispatch.open_stream(job, facts)
         facts.ttft_ms = round(facts.elapsed_ms(), 3)
         include_usage = bool(req.stream_options and req.stream_options.include_usage)
+        encoder = self.dialect.encoder(req.model, include_usage)
         restorer = opened.prepared.chunk_restorer(json_content(req))
         guard = job.output.chunk_guard() if job.output is not None else None
-        events = self._events(opened, guard, restorer, facts, include_usage, job.body)
+        events = self._events(opened, guard, restorer, facts, encoder, job.body)
         return SSEResponse(events, self._headers(facts))
 
     async def _events(
@@ -254,7 +258,7 @@ class ChatPipeline:
         guard: ChunkGuard | None,
         restorer: ChunkRestorer | None,
         facts: RequestFacts,
-        include_usage: bool,
+        encoder: StreamEncoder,
         data: dict[str, Any],
     ) -> AsyncIterator[bytes]:
         parts: list[str] = []
@@ -267,18 +271,18 @@ class ChatPipeline:
                         chunk = guard.guard(chunk)
                     if restorer is not None:
                         chunk = restorer.restore(chunk)
-                    event = self._chunk_event(chunk, facts, include_usage, parts)
-                    if event is not None:
+                    for event in self._chunk_events(chunk, facts, encoder, parts):
                         yield event
                     chunk = await anext(chunks, None)
                 # A stream may end without a finish_reason: release what is still held back.
-                for event in self._tails(guard, restorer, facts, include_usage, parts):
+                for event in self._tails(guard, restorer, facts, encoder, parts):
                     yield event
             except ZonegateError as exc:  # the upstream failed mid-stream, or output was blocked
                 facts.fail(exc)
-                for event in self._tails(guard, restorer, facts, include_usage, parts):
+                for event in self._tails(guard, restorer, facts, encoder, parts):
                     yield event
-                yield error_event(exc)
+                for event in encoder.error(exc):
+                    yield event
             finally:
                 with anyio.CancelScope(shield=True):
                     await aclose(chunks)
@@ -297,34 +301,35 @@ class ChatPipeline:
         try:
             await self._audit(facts)
         except ServiceUnavailable as exc:
-            yield error_event(exc)
+            for event in encoder.error(exc):
+                yield event
             return
-        if guard is not None and guard.failed:
-            return  # withheld output: the error event ends the stream, no [DONE]
-        yield DONE
+        if facts.error_class is not None:
+            return  # the error event ended the stream: no [DONE]
+        for event in encoder.done():
+            yield event
 
     def _tails(
         self,
         guard: ChunkGuard | None,
         restorer: ChunkRestorer | None,
         facts: RequestFacts,
-        include_usage: bool,
+        encoder: StreamEncoder,
         parts: list[str],
     ) -> list[bytes]:
         """Events for text the output guard and the pseudonym restorer still hold back."""
         tails = guard.flush() if guard is not None else []
         if restorer is not None:
             tails = [restorer.restore(t) for t in tails] + restorer.flush()
-        events = (self._chunk_event(t, facts, include_usage, parts) for t in tails)
-        return [e for e in events if e is not None]
+        return [e for t in tails for e in self._chunk_events(t, facts, encoder, parts)]
 
-    def _chunk_event(
+    def _chunk_events(
         self,
         chunk: ChatCompletionChunk,
         facts: RequestFacts,
-        include_usage: bool,
+        encoder: StreamEncoder,
         parts: list[str],
-    ) -> bytes | None:
+    ) -> list[bytes]:
         if chunk.model:
             facts.served_model = chunk.model
         for choice in chunk.choices:
@@ -332,11 +337,7 @@ class ChatPipeline:
                 parts.append(choice.delta.content)
         if chunk.usage is not None:
             self.dispatch.account(facts, chunk.usage)
-            if not include_usage:
-                if not chunk.choices:
-                    return None
-                chunk = chunk.model_copy(update={"usage": None})
-        return sse_event(chunk.model_dump_json(exclude_none=True).encode())
+        return encoder.chunk(chunk)
 
     # -- bookkeeping -------------------------------------------------------------------------
 
