@@ -34,6 +34,12 @@ from zonegate.wire.openai_chat import (
     Delta,
     Usage,
 )
+from zonegate.wire.openai_embeddings import (
+    Embedding,
+    EmbeddingRequest,
+    EmbeddingResponse,
+    EmbeddingUsage,
+)
 
 CONFIG = """
 zones:
@@ -74,7 +80,7 @@ class FakeProvider:
     fail_times: int | None = None  # fail only this many calls, then answer
     first_delay: float = 0.0  # seconds before a stream's first content
     calls: list[ChatCompletionRequest] = field(default_factory=list)
-    capabilities: Capabilities = field(default_factory=Capabilities)
+    capabilities: Capabilities = field(default_factory=lambda: Capabilities(embeddings=True))
 
     async def start(self) -> None:
         return None
@@ -95,6 +101,19 @@ class FakeProvider:
         if self.fail_times > 0:
             self.fail_times -= 1
             raise self.fail_with
+
+    async def embed(self, request: EmbeddingRequest) -> EmbeddingResponse:
+        self.calls.append(request)  # type: ignore[arg-type]
+        self._maybe_fail()
+        data = [
+            Embedding(index=i, embedding=[float(len(t)), 1.0])
+            for i, t in enumerate(request.texts())
+        ]
+        return EmbeddingResponse(
+            data=data,
+            model=f"{self.model_id}-served",
+            usage=EmbeddingUsage(prompt_tokens=7, total_tokens=7),
+        )
 
     async def complete(self, request: ChatCompletionRequest) -> ChatCompletion:
         self.calls.append(request)

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from tests.gateway.conftest import Gateway, make_gateway
 from zonegate.config.load import LoadedConfig
 from zonegate.errors import UpstreamError
-from zonegate.gateway import pipeline
+from zonegate.gateway import steps
 from zonegate.gateway.services import GatewayServices
 from zonegate.guards.base import Finding
 from zonegate.guards.classify import Classifier
@@ -245,7 +245,7 @@ async def test_a_defect_is_answered_in_shape_and_audited(
     def broken(body: object) -> list[str]:
         raise RuntimeError("bug")
 
-    monkeypatch.setattr(pipeline, "collect_texts", broken)
+    monkeypatch.setattr(steps, "collect_texts", broken)
     r = await gateway.chat("hello")
     assert r.status_code == 500
     assert error_of(r)["code"] == "internal_error"

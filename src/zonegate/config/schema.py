@@ -103,6 +103,10 @@ class LlamaCppProviderConfig(Strict):
     n_threads: int | None = Field(None, ge=1)
     max_concurrency: int = Field(1, ge=1, description="Generations run at once (queue beyond).")
     seed: int = 0
+    embeddings: bool = Field(
+        False,
+        description="Serve /v1/embeddings (mean-pooled, normalised) instead of chat completions.",
+    )
 
     @model_validator(mode="after")
     def _digest_required(self) -> LlamaCppProviderConfig:
@@ -134,8 +138,33 @@ class OpenAICompatProviderConfig(Strict):
     )
 
 
+class GeminiProviderConfig(Strict):
+    """Google's Gemini API (Generative Language API, REST); the key goes in a header only."""
+
+    type: Literal["gemini"]
+    base_url: str = Field(
+        "https://generativelanguage.googleapis.com/v1beta",
+        pattern=r"^https?://[^?#]+$",
+        description="Up to and including the API version; no query string (the key is a header).",
+    )
+    model: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$",
+        description="The Gemini model name without 'models/', pinned (e.g. 'gemini-2.5-flash-001').",
+    )
+    api_key: CredentialRef = Field(description="Sent as the x-goog-api-key header.")
+    headers: Annotated[dict[str, str], AfterValidator(_check_headers)] = Field(default_factory=dict)
+    timeouts: Timeouts = Field(default_factory=Timeouts)
+    max_connections: int = Field(100, ge=1)
+    max_response_bytes: int = Field(
+        16 * 1024 * 1024,
+        ge=1024,
+        description="Largest response body (or one streamed event) accepted from the upstream.",
+    )
+
+
 ProviderConfig = Annotated[
-    LlamaCppProviderConfig | OpenAICompatProviderConfig, Field(discriminator="type")
+    LlamaCppProviderConfig | OpenAICompatProviderConfig | GeminiProviderConfig,
+    Field(discriminator="type"),
 ]
 
 

@@ -22,6 +22,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from zonegate.errors import (
+    InvalidRequest,
     PolicyDenied,
     UpstreamError,
     UpstreamTimeout,
@@ -35,12 +36,14 @@ from zonegate.guards.classify import Classification
 from zonegate.guards.output import OutputGuard
 from zonegate.guards.transforms import ChunkRestorer, Pseudonyms, UntransformableData
 from zonegate.policy.types import Allow
+from zonegate.providers.base import EmbeddingProvider
 from zonegate.wire.openai_chat import (
     ChatCompletion,
     ChatCompletionChunk,
     ChatCompletionRequest,
     Usage,
 )
+from zonegate.wire.openai_embeddings import EmbeddingRequest, EmbeddingResponse
 
 T = TypeVar("T")
 _MILLION = Decimal(1_000_000)
@@ -56,6 +59,15 @@ class Job:
     found: Classification
     decision: Allow
     output: OutputGuard | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One candidate, and the body it receives when its zone needs a transform."""
+
+    model_id: str
+    body: dict[str, Any] | None
+    pseudonyms: Pseudonyms | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,7 +214,59 @@ class Dispatcher:
         return Opened(prepared, _Tracked(chunks, head[1:], guard), head[0] if head else None)
 
     def _attempts(self, job: Job, facts: RequestFacts) -> Iterator[Prepared | ZonegateError]:
-        decision = job.decision
+        for attempt in self.candidates(job.decision, job.body, job.found, facts):
+            if isinstance(attempt, ZonegateError):
+                yield attempt
+            elif attempt.body is None:
+                yield Prepared(attempt.model_id, job.request, None)
+            else:
+                request = ChatCompletionRequest.model_validate(attempt.body)
+                yield Prepared(attempt.model_id, request, attempt.pseudonyms)
+
+    async def embed(
+        self,
+        request: EmbeddingRequest,
+        body: dict[str, Any],
+        found: Classification,
+        decision: Allow,
+        facts: RequestFacts,
+    ) -> EmbeddingResponse:
+        """Embeddings from the first permitted candidate that serves them."""
+        last: ZonegateError | None = None
+        for attempt in self.candidates(decision, body, found, facts):
+            if isinstance(attempt, ZonegateError):
+                last = attempt
+                continue
+            provider = self.s.providers[attempt.model_id]
+            if not provider.capabilities.embeddings or not isinstance(provider, EmbeddingProvider):
+                last = InvalidRequest(
+                    f"model {attempt.model_id!r} does not serve embeddings; use a route whose "
+                    "candidates are embedding models",
+                    code="embeddings_unsupported",
+                    param="model",
+                )
+                continue
+            outgoing = request
+            if attempt.body is not None:  # transformed for this zone: placeholders, no restore
+                outgoing = EmbeddingRequest.model_validate(attempt.body)
+            try:
+                result = await self._with_retries(
+                    attempt.model_id, facts, partial(provider.embed, outgoing)
+                )
+            except UpstreamError as exc:
+                last = exc
+                continue
+            facts.served_model = result.model
+            self.account(facts, Usage(prompt_tokens=result.usage.prompt_tokens))
+            return result
+        assert last is not None
+        raise last
+
+    def candidates(
+        self, decision: Allow, body: dict[str, Any], found: Classification, facts: RequestFacts
+    ) -> Iterator[Attempt | ZonegateError]:
+        """Each permitted candidate in order, with the body transformed as its zone requires
+        (``body`` None: send the caller's request as it is)."""
         plans = {c.model_id: c.transforms for c in decision.candidates}
         for model_id in (decision.model_id, *decision.fallbacks):
             facts.fallback_chain.append(model_id)
@@ -211,10 +275,10 @@ class Dispatcher:
             plan = plans.get(model_id, ())
             if not plan:
                 facts.guard_verdicts.pop("transforms", None)
-                yield Prepared(model_id, job.request, None)
+                yield Attempt(model_id, None, None)
                 continue
             try:
-                result = self.s.transformer.transform(job.body, dict(plan), job.found)
+                result = self.s.transformer.transform(body, dict(plan), found)
             except UntransformableData as exc:
                 yield PolicyDenied(
                     f"zone {facts.zone!r} may receive this request only transformed "
@@ -228,9 +292,7 @@ class Dispatcher:
                 "plan": dict(plan),
                 "replaced": dict(result.counts),
             }
-            yield Prepared(
-                model_id, ChatCompletionRequest.model_validate(result.body), result.pseudonyms
-            )
+            yield Attempt(model_id, result.body, result.pseudonyms)
 
     def account(self, facts: RequestFacts, usage: Usage | None) -> None:
         """Tokens and cost of the model that served the request."""

@@ -41,7 +41,9 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     where = f"{request.method} {request.url.path}"
     if exc.status_code == 404:
-        message = f"no such endpoint: {where}; see /v1/chat/completions and /v1/models"
+        message = (
+            f"no such endpoint: {where}; see /v1/chat/completions, /v1/embeddings and /v1/models"
+        )
         code = "unknown_endpoint"
     else:
         message = f"{exc.detail}: {where}"

@@ -8,6 +8,7 @@ import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from zonegate.gateway.embeddings import EmbeddingsPipeline
 from zonegate.gateway.pipeline import ChatPipeline
 from zonegate.gateway.services import GatewayServices
 from zonegate.gateway.sse import SSEResponse
@@ -19,10 +20,14 @@ class Handlers:
     def __init__(self, services: GatewayServices) -> None:
         self.s = services
         self.chat = ChatPipeline(services)
+        self.embeddings_pipeline = EmbeddingsPipeline(services)
         self._started = int(time.time())
 
     async def chat_completions(self, request: Request) -> Response | SSEResponse:
         return await self.chat.handle(request)
+
+    async def embeddings(self, request: Request) -> Response | SSEResponse:
+        return await self.embeddings_pipeline.handle(request)
 
     async def list_models(self, request: Request) -> Response:
         """Routes and models this key may use (those the policy would allow at the lowest class)."""

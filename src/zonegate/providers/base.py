@@ -16,6 +16,7 @@ from typing import Protocol, runtime_checkable
 
 from zonegate.config.schema import ModelConfig
 from zonegate.wire.openai_chat import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest
+from zonegate.wire.openai_embeddings import EmbeddingRequest, EmbeddingResponse
 
 # Resolves a credential reference ('env:NAME', 'file:/path') to its secret value.
 SecretResolver = Callable[[str], str]
@@ -48,6 +49,14 @@ class Provider(Protocol):
 
     async def aclose(self) -> None:
         """Release resources (connections, threads, weights)."""
+
+
+@runtime_checkable
+class EmbeddingProvider(Protocol):
+    """A provider that also serves embeddings (and declares ``capabilities.embeddings``)."""
+
+    async def embed(self, request: EmbeddingRequest) -> EmbeddingResponse:
+        """Vectors for ``request.texts()``, in order. ``request.model`` is the caller's."""
 
 
 class ProviderFactory(Protocol):

@@ -44,6 +44,7 @@ from zonegate.providers.digest import (
     resolve_model_path,
     verify_digest,
 )
+from zonegate.providers.llamacpp_embed import check_request, embedding_response
 from zonegate.providers.llamacpp_request import chat_arguments
 from zonegate.wire.openai_chat import (
     AssistantMessage,
@@ -55,6 +56,7 @@ from zonegate.wire.openai_chat import (
     Delta,
     Usage,
 )
+from zonegate.wire.openai_embeddings import EmbeddingRequest, EmbeddingResponse
 
 # Chunks a generation may run ahead of its consumer before it pauses.
 STREAM_BUFFER = 8
@@ -139,7 +141,10 @@ class LlamaCppProvider:
                 f"got {settings.type!r}"
             )
         self.model_id = model_id
-        self.capabilities = Capabilities(streaming=True, tools=False, json_mode=True)
+        if settings.embeddings:
+            self.capabilities = Capabilities(streaming=False, embeddings=True)
+        else:
+            self.capabilities = Capabilities(streaming=True, tools=False, json_mode=True)
         builtin = BUILTIN_WEIGHTS.get(settings.model_path)
         filename = builtin.filename if builtin is not None else settings.model_path
         # The name reported as the served model: the pinned version, else the weights' name.
@@ -185,6 +190,30 @@ class LlamaCppProvider:
         for llm in instances:
             llm.close()
 
+    async def embed(self, request: EmbeddingRequest) -> EmbeddingResponse:
+        """Embeddings of each input, on a free instance's thread (embeddings mode only)."""
+        if not self._settings.embeddings:
+            raise InvalidRequest(
+                f"model {self.model_id!r} serves chat completions, not embeddings "
+                "(set provider.embeddings: true on an embedding model)",
+                code="embeddings_unsupported",
+                param="model",
+            )
+        check_request(request, self.model_id)
+        if self._free is None or self._executor is None:
+            raise RuntimeError(f"provider for model {self.model_id!r} is not started")
+        free, executor = self._free, self._executor
+        llm = await free.get()
+        try:
+            raw = await asyncio.get_running_loop().run_in_executor(
+                executor, llm.create_embedding, request.texts()
+            )
+        except ValueError as exc:
+            raise self._map_error(exc) from exc
+        finally:
+            free.put_nowait(llm)
+        return embedding_response(raw, request, self.served_model)
+
     async def complete(self, request: ChatCompletionRequest) -> ChatCompletion:
         parts: list[str] = []
         finish_reason: str | None = None
@@ -218,6 +247,12 @@ class LlamaCppProvider:
         """Chunks as the model produces them, then a usage chunk; closing stops generation."""
         if self._free is None or self._executor is None:
             raise RuntimeError(f"provider for model {self.model_id!r} is not started")
+        if self._settings.embeddings:
+            raise InvalidRequest(
+                f"model {self.model_id!r} serves embeddings only; use it with /v1/embeddings",
+                code="chat_unsupported",
+                param="model",
+            )
         arguments, bias = chat_arguments(
             request, model_id=self.model_id, served_model=self.served_model, n_vocab=self._n_vocab
         )
@@ -263,6 +298,10 @@ class LlamaCppProvider:
                         n_threads=settings.n_threads,
                         seed=settings.seed,
                         verbose=False,
+                        embedding=settings.embeddings,
+                        pooling_type=llama_cpp.LLAMA_POOLING_TYPE_MEAN
+                        if settings.embeddings
+                        else llama_cpp.LLAMA_POOLING_TYPE_UNSPECIFIED,
                     )
                 )
         except Exception as exc:

@@ -56,6 +56,7 @@ from zonegate.wire.openai_chat import (
     ChatCompletionRequest,
     StreamOptions,
 )
+from zonegate.wire.openai_embeddings import EmbeddingRequest, EmbeddingResponse
 
 # Header values of this shape are credential references, resolved at start().
 _REFERENCE = re.compile(r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:/.+)$")
@@ -106,10 +107,13 @@ class OpenAICompatProvider:
             )
         self.model_id = model_id
         # Tools, JSON mode and images are passed through; the upstream model decides.
-        self.capabilities = Capabilities(streaming=True, tools=True, json_mode=True)
+        self.capabilities = Capabilities(
+            streaming=True, tools=True, json_mode=True, embeddings=True
+        )
         self._settings = settings
         self._secrets = secrets
         self._url = URL(settings.base_url.rstrip("/") + "/chat/completions")
+        self._embeddings_url = URL(settings.base_url.rstrip("/") + "/embeddings")
         self._where = f"model {model_id!r} at {self._url.host}"
         self._total = settings.timeouts.total
         self._session: aiohttp.ClientSession | None = None
@@ -188,6 +192,38 @@ class OpenAICompatProvider:
             return ChatCompletion.model_validate_json(content)
         except ValidationError as exc:
             raise self._bad_response(exc) from exc
+
+    async def embed(self, request: EmbeddingRequest) -> EmbeddingResponse:
+        """Embeddings from ``{base_url}/embeddings``; errors map as for chat."""
+        session = self._require_session()
+        outgoing = request.model_copy(update={"model": self._settings.model})
+        body = outgoing.__pydantic_serializer__.to_json(
+            outgoing, exclude_none=True, exclude=_NOT_FORWARDED
+        )
+        try:
+            async with (
+                asyncio.timeout(self._total),
+                session.post(self._embeddings_url, data=body, allow_redirects=False) as response,
+            ):
+                status = response.status
+                content = await self._body_of(response)
+        except aiohttp.ClientError as exc:
+            raise self._transport_error(exc) from exc
+        except TimeoutError as exc:
+            raise self._deadline_error() from exc
+        if not 200 <= status < 300:
+            raise self._status_error(status, content, response.headers)
+        try:
+            result = EmbeddingResponse.model_validate_json(content)
+        except ValidationError as exc:
+            raise self._bad_response(exc, "an embeddings list") from exc
+        if len(result.data) != len(request.texts()):
+            raise UpstreamError(
+                f"upstream for {self._where} returned {len(result.data)} embeddings for "
+                f"{len(request.texts())} inputs",
+                code="upstream_bad_response",
+            )
+        return result
 
     async def stream(
         self, request: ChatCompletionRequest
@@ -360,9 +396,11 @@ class OpenAICompatProvider:
             retry_after=retry_after(headers.get("Retry-After")),
         )
 
-    def _bad_response(self, exc: ValidationError) -> UpstreamError:
+    def _bad_response(
+        self, exc: ValidationError, expected: str = "a chat completion"
+    ) -> UpstreamError:
         is_json = all(e["type"] != "json_invalid" for e in exc.errors(include_url=False))
-        what = "a response that is not a chat completion" if is_json else "malformed JSON"
+        what = f"a response that is not {expected}" if is_json else "malformed JSON"
         return UpstreamError(
             f"upstream for {self._where} returned {what}", code="upstream_bad_response"
         )
