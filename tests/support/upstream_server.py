@@ -1,39 +1,40 @@
-"""A real OpenAI-compatible upstream for tests, run in its own process.
+"""A real LLM upstream for tests, run in its own process, speaking three vendors' wire formats.
 
     python -m tests.support.upstream_server --port P [--record FILE] [--reply TEXT]
 
-Serves ``POST /v1/chat/completions`` (JSON, or SSE when ``stream`` is true, with a usage chunk
-when ``stream_options.include_usage`` is set), ``GET /v1/models`` and ``GET /health``. The answer
-is the reply text, one word per token: ``max_tokens`` / ``max_completion_tokens`` cut it (finish
+- OpenAI: ``POST /v1/chat/completions`` (JSON, or SSE when ``stream`` is true, with a usage chunk
+  when ``stream_options.include_usage`` is set; ``tool_calls`` for the ``tool`` directive) and
+  ``GET /v1/models``;
+- Anthropic: ``POST /v1/messages``, see ``tests.support.upstream_anthropic``;
+- Gemini: ``POST /v1beta/models/{model}:generateContent`` and ``:streamGenerateContent?alt=sse``,
+  see ``tests.support.upstream_gemini``;
+- ``GET /health``.
+
+The answer is the reply text, one word per token: the request's token limit cuts it (finish
 reason ``length``); usage counts words. The model is echoed as ``"upstream-" + model``.
 
 The requested ``model`` name can ask for a behaviour, so one server covers the error paths:
-
-- ``echo``: reply with the text of the last user message;
-- ``status-<code>``: answer HTTP <code> with an OpenAI-shaped error body;
-- ``sleep-<seconds>``: wait that long before answering;
-- ``drip-<seconds>``: stream 1000 tokens, waiting that long before each one;
-- ``garbage``: answer 200 with a body that is neither JSON nor server-sent events;
-- ``stream-error``: stream one token, then an error event (``data: {"error": ...}``).
+``echo``, ``tool``, ``status-<code>``, ``sleep-<s>``, ``drip-<s>``, ``garbage``, ``stream-error``
+and the fault directives (slow first byte, stalls, bursts of errors, connection resets,
+malformed or truncated bodies, wrong content types, enormous answers). Every directive, and how
+to combine them with ``+``, is described in ``tests.support.upstream_faults``.
 
 With ``--record FILE`` every request is appended to FILE as one JSON line and flushed before the
-answer is sent: ``{"kind": "request", "method", "path", "headers": {authorization, content-type,
-x-*}, "body": ...}``. Each stream also appends ``{"kind": "stream_end", "complete": bool,
-"tokens_sent": n, "user": <last user message>}`` when it ends, so a test can see that a client
-disconnect reached the upstream.
+answer is sent: ``{"kind": "request", "method", "path", "query", "headers": {authorization,
+content-type, user-agent, x-*, anthropic-*}, "body": ...}``. Each stream also appends ``{"kind":
+"stream_end", "complete": bool, "tokens_sent": n, "user": <last user message>}`` when it ends, so
+a test can see that a client disconnect reached the upstream.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
-import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
@@ -41,117 +42,74 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-DEFAULT_REPLY = "Hello from the upstream."
-_DIRECTIVE = re.compile(r"^(status|sleep|drip)-(\d+(?:\.\d+)?)$")
-_DRIP_TOKENS = 1000
+from tests.support import upstream_anthropic, upstream_gemini
+from tests.support.upstream_common import (
+    DEFAULT_REPLY,
+    HUGE_MARKER,
+    Answer,
+    Recorder,
+    UpstreamState,
+    argument_pieces,
+    make_answer,
+    sse_data,
+    tool_arguments,
+    word_count,
+)
+from tests.support.upstream_faults import (
+    Frames,
+    TransportH11Protocol,
+    caller_key,
+    early_answer,
+    huge_json,
+    parse_faults,
+    reset_midway,
+    shape_stream,
+)
 
-
-class Recorder:
-    """Appends one JSON line per event to a file, flushed at once (tests read it concurrently)."""
-
-    def __init__(self, path: Path | None) -> None:
-        self._fh: IO[str] | None = open(path, "a", encoding="utf-8") if path else None  # noqa: SIM115
-
-    def write(self, record: dict[str, Any]) -> None:
-        if self._fh is not None:
-            self._fh.write(json.dumps(record) + "\n")
-            self._fh.flush()
-
-    def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
+__all__ = ["DEFAULT_REPLY", "Recorder", "create_app", "main"]
 
 
 def create_app(reply: str = DEFAULT_REPLY, record: Path | None = None) -> Starlette:
-    recorder = Recorder(record)
-    counter = iter(range(1, 1 << 62))
+    state = UpstreamState(reply=reply, recorder=Recorder(record))
 
     async def chat(request: Request) -> Response:
-        raw = await request.body()
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            body = raw.decode("utf-8", "replace")
-        recorder.write(
-            {
-                "kind": "request",
-                "method": request.method,
-                "path": request.url.path,
-                "headers": _headers_of_interest(request),
-                "body": body,
-            }
-        )
+        body = await state.read_and_record(request)
         if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
             return _error(400, "messages is required")
         model = str(body.get("model", ""))
-        directive = _DIRECTIVE.match(model)
-        kind, amount = (directive.group(1), float(directive.group(2))) if directive else ("", 0.0)
-        if kind == "sleep":
-            await asyncio.sleep(amount)
-        if kind == "status":
-            return _error(int(amount), f"simulated upstream failure (HTTP {int(amount)})")
-        if model == "garbage":
-            return Response(b"<html>this is not JSON", media_type="application/json")
-
-        text = _last_user_text(body["messages"]) if model == "echo" else reply
-        words = text.split(" ") if text else []
-        if kind == "drip":
-            words = (words or ["tick"]) * (_DRIP_TOKENS // max(len(words), 1) + 1)
-            words = words[:_DRIP_TOKENS]
-        limit = body.get("max_completion_tokens") or body.get("max_tokens")
-        finish = "stop"
-        if isinstance(limit, int) and len(words) > limit:
-            words, finish = words[:limit], "length"
-        usage = {
-            "prompt_tokens": _prompt_tokens(body["messages"]),
-            "completion_tokens": len(words),
-        }
-        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
-        ident = f"chatcmpl-up-{next(counter)}"
-        served = f"upstream-{model}"
-        created = int(time.time())
-        if not body.get("stream"):
-            return JSONResponse(
-                {
-                    "id": ident,
-                    "object": "chat.completion",
-                    "created": created,
-                    "model": served,
-                    "choices": [
-                        {
-                            "index": 0,
-                            "message": {"role": "assistant", "content": " ".join(words)},
-                            "finish_reason": finish,
-                        }
-                    ],
-                    "usage": usage,
-                }
-            )
-        options = body.get("stream_options") or {}
-        events = _sse(
-            recorder,
-            _last_user_text(body["messages"]),
-            ident,
-            created,
-            served,
-            words,
-            finish,
-            usage if options.get("include_usage") else None,
-            amount if kind == "drip" else 0.0,
-            fail_after=1 if model == "stream-error" else None,
+        faults = parse_faults(model)
+        stream = bool(body.get("stream"))
+        early = await early_answer(
+            faults,
+            request,
+            stream=stream,
+            bursts=state.bursts,
+            burst_key=("openai", model, caller_key(request, body.get("user"))),
+            error=_error,
         )
-        return StreamingResponse(events, media_type="text/event-stream")
+        if early is not None:
+            return early
+        messages = body["messages"]
+        user = _last_user_text(messages)
+        limit = body.get("max_completion_tokens") or body.get("max_tokens")
+        answer = make_answer(faults, state.reply, user, limit, _prompt_tokens(messages))
+        tool = _tool_call(body, state.next_id()) if faults.tool else None
+        ident = f"chatcmpl-up-{state.next_id()}"
+        meta = {"id": ident, "created": int(time.time()), "model": f"upstream-{model}"}
+        if stream and not faults.no_sse:
+            usage = answer if (body.get("stream_options") or {}).get("include_usage") else None
+            frames = _frames(meta, answer, tool, usage)
+            events = shape_stream(frames, faults, request.scope, state.stream_ended(user))
+            return StreamingResponse(events, media_type="text/event-stream")
+        document = _completion(meta, answer, tool)
+        if faults.huge_mb is not None:
+            return huge_json(document, HUGE_MARKER, faults.huge_mb)
+        if faults.reset_after is not None:
+            return reset_midway(json.dumps(document).encode(), request.scope)
+        return JSONResponse(document)
 
     async def models(request: Request) -> Response:
-        recorder.write(
-            {
-                "kind": "request",
-                "method": request.method,
-                "path": request.url.path,
-                "headers": _headers_of_interest(request),
-                "body": None,
-            }
-        )
+        await state.read_and_record(request)
         return JSONResponse(
             {
                 "object": "list",
@@ -167,73 +125,97 @@ def create_app(reply: str = DEFAULT_REPLY, record: Path | None = None) -> Starle
         try:
             yield
         finally:
-            recorder.close()
+            state.recorder.close()
 
     return Starlette(
         routes=[
             Route("/v1/chat/completions", chat, methods=["POST"]),
             Route("/v1/models", models, methods=["GET"]),
             Route("/health", health, methods=["GET"]),
+            *upstream_anthropic.routes(state),
+            *upstream_gemini.routes(state),
         ],
         lifespan=lifespan,
     )
 
 
-async def _sse(
-    recorder: Recorder,
-    user: str,
-    ident: str,
-    created: int,
-    model: str,
-    words: list[str],
-    finish: str,
-    usage: dict[str, int] | None,
-    delay: float,
-    fail_after: int | None = None,
-) -> AsyncIterator[bytes]:
-    sent = 0
-    complete = False
-
-    def event(choices: list[dict[str, Any]], **extra: Any) -> bytes:
-        chunk = {
-            "id": ident,
-            "object": "chat.completion.chunk",
-            "created": created,
-            "model": model,
-            "choices": choices,
-            **extra,
-        }
-        return b"data: " + json.dumps(chunk).encode() + b"\n\n"
-
-    try:
-        yield event([{"index": 0, "delta": {"role": "assistant", "content": ""}}])
-        for i, word in enumerate(words):
-            if delay:
-                await asyncio.sleep(delay)
-            piece = word if i == 0 else " " + word
-            yield event([{"index": 0, "delta": {"content": piece}, "finish_reason": None}])
-            sent += 1
-            if sent == fail_after:
-                error = {"message": "simulated mid-stream failure", "type": "server_error"}
-                yield b"data: " + json.dumps({"error": error}).encode() + b"\n\n"
-                return
-        yield event([{"index": 0, "delta": {}, "finish_reason": finish}])
-        if usage is not None:
-            yield event([], usage=usage)
-        yield b"data: [DONE]\n\n"
-        complete = True
-    finally:
-        recorder.write(
-            {"kind": "stream_end", "complete": complete, "tokens_sent": sent, "user": user}
-        )
-
-
-def _headers_of_interest(request: Request) -> dict[str, str]:
+def _tool_call(body: dict[str, Any], number: int) -> dict[str, Any] | None:
+    """The call the ``tool`` directive makes: the first offered function, schema-shaped args."""
+    tools = body.get("tools")
+    if not isinstance(tools, list) or not tools:
+        return None
+    function = tools[0].get("function") if isinstance(tools[0], dict) else None
+    if not isinstance(function, dict):
+        return None
     return {
-        name: value
-        for name, value in request.headers.items()
-        if name in ("authorization", "content-type", "user-agent") or name.startswith("x-")
+        "id": f"call_up{number}",
+        "type": "function",
+        "name": str(function.get("name", "")),
+        "arguments": tool_arguments(function.get("parameters")),
     }
+
+
+def _usage(answer: Answer) -> dict[str, int]:
+    return {
+        "prompt_tokens": answer.prompt_tokens,
+        "completion_tokens": answer.completion_tokens,
+        "total_tokens": answer.prompt_tokens + answer.completion_tokens,
+    }
+
+
+def _finish(answer: Answer, tool: dict[str, Any] | None) -> str:
+    if tool is not None:
+        return "tool_calls"
+    return "length" if answer.truncated else "stop"
+
+
+def _completion(
+    meta: Mapping[str, Any], answer: Answer, tool: dict[str, Any] | None
+) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": answer.text}
+    if tool is not None:
+        function = {"name": tool["name"], "arguments": json.dumps(tool["arguments"])}
+        message = {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [{"id": tool["id"], "type": "function", "function": function}],
+        }
+    return {
+        "object": "chat.completion",
+        **meta,
+        "choices": [{"index": 0, "message": message, "finish_reason": _finish(answer, tool)}],
+        "usage": _usage(answer),
+    }
+
+
+def _frames(
+    meta: Mapping[str, Any], answer: Answer, tool: dict[str, Any] | None, usage: Answer | None
+) -> Frames:
+    def chunk(choices: list[dict[str, Any]], **extra: Any) -> bytes:
+        return sse_data({"object": "chat.completion.chunk", **meta, "choices": choices, **extra})
+
+    def delta(content: dict[str, Any]) -> bytes:
+        return chunk([{"index": 0, "delta": content, "finish_reason": None}])
+
+    if tool is None:
+        tokens = (delta({"content": piece}) for piece in answer.pieces)
+    else:
+        function = {"name": tool["name"], "arguments": ""}
+        opening = {"index": 0, "id": tool["id"], "type": "function", "function": function}
+        pieces = argument_pieces(tool["arguments"])
+        calls = [opening, *({"index": 0, "function": {"arguments": p}} for p in pieces)]
+        tokens = (delta({"tool_calls": [call]}) for call in calls)
+    tail = [chunk([{"index": 0, "delta": {}, "finish_reason": _finish(answer, tool)}])]
+    if usage is not None:
+        tail.append(chunk([], usage=_usage(usage)))
+    tail.append(b"data: [DONE]\n\n")
+    error = {"message": "simulated mid-stream failure", "type": "server_error"}
+    return Frames(
+        head=[delta({"role": "assistant", "content": ""})],
+        tokens=tokens,
+        tail=tail,
+        error=sse_data({"error": error}),
+    )
 
 
 def _text(message: Any) -> str:
@@ -251,18 +233,19 @@ def _last_user_text(messages: list[Any]) -> str:
 
 
 def _prompt_tokens(messages: list[Any]) -> int:
-    return sum(len(_text(m).split()) + 1 for m in messages)
+    return sum(word_count(_text(m)) + 1 for m in messages)
 
 
-def _error(status: int, message: str) -> Response:
+def _error(status: int, message: str, headers: Mapping[str, str] | None = None) -> Response:
     return JSONResponse(
         {"error": {"message": message, "type": "upstream_test_error", "param": None, "code": None}},
         status_code=status,
+        headers=dict(headers or {}),
     )
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--record", type=Path, default=None, help="append requests to this file")
@@ -272,6 +255,7 @@ def main(argv: list[str] | None = None) -> None:
         create_app(reply=args.reply, record=args.record),
         host=args.host,
         port=args.port,
+        http=TransportH11Protocol,  # the reset directives need the connection's transport
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=1,
