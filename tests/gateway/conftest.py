@@ -20,6 +20,7 @@ from zonegate.audit.export import iter_records
 from zonegate.config.load import LoadedConfig, load_config_text
 from zonegate.errors import UpstreamError
 from zonegate.gateway.app import app_for
+from zonegate.gateway.health import HealthMonitor
 from zonegate.gateway.services import GatewayServices, build_services
 from zonegate.providers.base import Capabilities
 from zonegate.store.db import Database
@@ -200,6 +201,7 @@ class make_gateway:
         services = build_services(self.loaded, self.db, instance_id="test")
         fakes = {mid: FakeProvider(mid) for mid in self.loaded.config.models}
         services.providers = fakes  # type: ignore[assignment]
+        services.monitor = HealthMonitor(self.loaded.config, fakes, services.health)  # type: ignore[arg-type]
         if self.tweak:
             self.tweak(services)
         await services.start()

@@ -14,7 +14,7 @@ import pytest
 from langchain_core.messages import AIMessage
 from langchain_openai import ChatOpenAI
 
-from tests.integration.gateway_process import GatewayProcess, run_gateway
+from tests.integration.gateway_process import GatewayProcess, free_port, run_gateway, zonegate
 from tests.support.processes import Upstream, start_upstream
 
 pytestmark = pytest.mark.integration
@@ -189,3 +189,16 @@ def test_curl(gateway: GatewayProcess, tmp_path: Path) -> None:
 
     error = json.loads(curl(url, "-H", auth, "-d", "{not json"))
     assert error["error"]["code"] == "invalid_json"
+
+
+def test_models_status_reads_the_running_gateway(gateway: GatewayProcess) -> None:
+    shown = zonegate("models", "status", "--url", gateway.base_url, "--json")
+    models = json.loads(shown.stdout)["models"]
+    assert models["vendor-chat"] == {"status": "ok", "circuit": "closed"}
+    table = zonegate("models", "status", "--url", gateway.base_url).stdout
+    assert "vendor-tools" in table
+    assert "closed" in table
+
+    down = zonegate("models", "status", "--url", f"http://127.0.0.1:{free_port()}", check=False)
+    assert down.returncode == 2
+    assert "is the gateway running there?" in " ".join(down.stderr.split())

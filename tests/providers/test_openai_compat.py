@@ -327,3 +327,31 @@ async def test_lifecycle(make: Factory) -> None:
 async def test_rejects_another_providers_config() -> None:
     with pytest.raises(ProviderStartError, match="needs an 'openai_compat' provider config"):
         OpenAICompatProvider("x", llama_config(), resolve_secret)
+
+
+# -- health probe ---------------------------------------------------------------------------
+
+
+async def test_a_live_upstream_passes_with_the_configured_credentials(
+    upstream: Upstream, make: Factory
+) -> None:
+    provider = await make()
+    seen = len(upstream.received())
+    await provider.check_health()
+    [probe] = upstream.received()[seen:]
+    assert (probe["method"], probe["path"]) == ("GET", "/v1/models")
+    assert probe["headers"]["authorization"].startswith("Bearer ")
+
+
+async def test_a_dead_upstream_fails_as_unreachable(make: Factory) -> None:
+    provider = await make(base_url=f"http://127.0.0.1:{free_port()}/v1")
+    with pytest.raises(UpstreamError) as caught:
+        await provider.check_health()
+    assert caught.value.code == "upstream_unreachable"
+
+
+async def test_an_upstream_answering_an_error_fails(upstream: Upstream, make: Factory) -> None:
+    provider = await make(base_url=f"{upstream.process.url}/elsewhere/v1")
+    with pytest.raises(UpstreamError) as caught:
+        await provider.check_health()
+    assert caught.value.code == "upstream_not_found"

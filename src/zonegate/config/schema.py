@@ -149,7 +149,7 @@ class GeminiProviderConfig(Strict):
     )
     model: str = Field(
         pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$",
-        description="The Gemini model name without 'models/', pinned (e.g. 'gemini-2.5-flash-001').",
+        description="The model name without 'models/', pinned (e.g. 'gemini-2.5-flash-001').",
     )
     api_key: CredentialRef = Field(description="Sent as the x-goog-api-key header.")
     headers: Annotated[dict[str, str], AfterValidator(_check_headers)] = Field(default_factory=dict)
@@ -206,12 +206,27 @@ class ResilienceConfig(Strict):
     )
 
 
+class HealthCheckConfig(Strict):
+    """Active checks of an upstream (``GET {base_url}/models`` for OpenAI-compatible servers)."""
+
+    enabled: bool | None = Field(
+        None,
+        description="Default: on for HTTP upstreams in zones operated by 'self' (vLLM, Ollama, "
+        "llama.cpp server...), off for vendor APIs and in-process models.",
+    )
+    interval_seconds: float = Field(15.0, ge=0.01)
+    timeout_seconds: float = Field(3.0, gt=0)
+    unhealthy_after: int = Field(2, ge=1, description="Consecutive failed checks to mark down.")
+    healthy_after: int = Field(1, ge=1, description="Consecutive passed checks to mark up again.")
+
+
 class ModelConfig(Strict):
     """One pinned deployment in one zone."""
 
     zone: str
     provider: ProviderConfig
     resilience: ResilienceConfig = Field(default_factory=ResilienceConfig)
+    health_check: HealthCheckConfig = Field(default_factory=HealthCheckConfig)
     version: str | None = Field(None, description="Pinned upstream version or checkpoint.")
     context_window: int | None = Field(None, ge=1)
     pricing: Pricing | None = None

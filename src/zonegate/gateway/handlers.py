@@ -62,15 +62,15 @@ class Handlers:
         except Exception as exc:  # readiness reports any failure rather than raising
             checks["database"] = f"failing: {type(exc).__name__}"
         checks["audit_writer"] = "ok" if self.s.writer.healthy else "failing"
-        down = self.s.health.down
+        health = self.s.health
         circuits = self.s.guards.states()
-        models = {
-            m: {
-                "status": "down" if m in down else "ok" if circuits[m] == "closed" else "degraded",
-                "circuit": circuits[m],
-            }
-            for m in self.s.providers
-        }
+        models: dict[str, dict[str, object]] = {}
+        for m in self.s.providers:
+            status = "down" if m in health.down else "ok" if circuits[m] == "closed" else "degraded"
+            models[m] = {"status": status, "circuit": circuits[m]}
+            check = health.checks.get(m)
+            if check is not None:
+                models[m]["health_check"] = {"checked_at": check.checked_at, "error": check.error}
         ready = all(v == "ok" for v in checks.values())
         return JSONResponse(
             {"status": "ready" if ready else "not_ready", "checks": checks, "models": models},

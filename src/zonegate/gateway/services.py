@@ -11,6 +11,7 @@ from zonegate.audit.writer import AuditWriter
 from zonegate.config.credentials import resolve_secret
 from zonegate.config.load import LoadedConfig
 from zonegate.gateway.auth import Authenticator
+from zonegate.gateway.health import HealthMonitor, ModelHealth
 from zonegate.gateway.resilience import ModelGuards
 from zonegate.guards.classify import Classifier
 from zonegate.guards.injection import InjectionScorer
@@ -22,19 +23,6 @@ from zonegate.providers.base import Provider
 from zonegate.providers.registry import ProviderRegistry
 from zonegate.store.db import Database
 from zonegate.store.keys import KeyInfo, KeyRepository
-
-
-@dataclass
-class ModelHealth:
-    """Models the router should skip: those whose circuit is open, and those an active health
-    check marked ``down``."""
-
-    guards: ModelGuards
-    down: set[str] = field(default_factory=set)
-
-    def unhealthy(self) -> frozenset[str]:
-        blocking = self.guards.blocking()
-        return blocking | self.down if self.down else blocking
 
 
 @dataclass
@@ -51,6 +39,7 @@ class GatewayServices:
     instance_id: str
     guards: ModelGuards
     health: ModelHealth
+    monitor: HealthMonitor
     _principals: dict[tuple[str, str, str], PrincipalView] = field(default_factory=dict)
 
     def principal(self, key: KeyInfo) -> PrincipalView:
@@ -68,8 +57,10 @@ class GatewayServices:
         for provider in self.providers.values():
             await provider.start()
         self.writer.start()
+        self.monitor.start()
 
     async def close(self) -> None:
+        await self.monitor.stop()
         await self.writer.close()
         for provider in self.providers.values():
             await provider.aclose()
@@ -90,6 +81,7 @@ def build_services(
         load_detectors(config), views.classes, budget=config.server.detection_timeout_ms / 1000
     )
     guards = ModelGuards(config.models)
+    health = ModelHealth(guards)
     return GatewayServices(
         loaded=loaded,
         db=db,
@@ -104,5 +96,6 @@ def build_services(
         or config.server.instance_id
         or f"{socket.gethostname()}:{os.getpid()}",
         guards=guards,
-        health=ModelHealth(guards),
+        health=health,
+        monitor=HealthMonitor(config, providers, health),
     )

@@ -59,6 +59,14 @@ class EmbeddingProvider(Protocol):
         """Vectors for ``request.texts()``, in order. ``request.model`` is the caller's."""
 
 
+@runtime_checkable
+class HealthCheckable(Protocol):
+    """A provider whose upstream can be probed without spending tokens."""
+
+    async def check_health(self) -> None:
+        """Return if the upstream answers; raise ``UpstreamError`` (or any error) if not."""
+
+
 class ProviderFactory(Protocol):
     def __call__(self, model_id: str, config: ModelConfig, secrets: SecretResolver) -> Provider: ...
 

@@ -114,6 +114,7 @@ class OpenAICompatProvider:
         self._secrets = secrets
         self._url = URL(settings.base_url.rstrip("/") + "/chat/completions")
         self._embeddings_url = URL(settings.base_url.rstrip("/") + "/embeddings")
+        self._models_url = URL(settings.base_url.rstrip("/") + "/models")
         self._where = f"model {model_id!r} at {self._url.host}"
         self._total = settings.timeouts.total
         self._session: aiohttp.ClientSession | None = None
@@ -192,6 +193,24 @@ class OpenAICompatProvider:
             return ChatCompletion.model_validate_json(content)
         except ValidationError as exc:
             raise self._bad_response(exc) from exc
+
+    async def check_health(self) -> None:
+        """``GET {base_url}/models``: cheap, authenticated, served by every OpenAI-compatible
+        engine (vLLM, Ollama, llama.cpp server, TGI)."""
+        session = self._require_session()
+        try:
+            async with (
+                asyncio.timeout(self._total),
+                session.get(self._models_url, allow_redirects=False) as response,
+            ):
+                status = response.status
+                content = await self._body_of(response)
+        except aiohttp.ClientError as exc:
+            raise self._transport_error(exc) from exc
+        except TimeoutError as exc:
+            raise self._deadline_error() from exc
+        if not 200 <= status < 300:
+            raise self._status_error(status, content, response.headers)
 
     async def embed(self, request: EmbeddingRequest) -> EmbeddingResponse:
         """Embeddings from ``{base_url}/embeddings``; errors map as for chat."""
