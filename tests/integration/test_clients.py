@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import anthropic
 import openai
 import pytest
 from langchain_core.messages import AIMessage
@@ -202,3 +203,47 @@ def test_models_status_reads_the_running_gateway(gateway: GatewayProcess) -> Non
     down = zonegate("models", "status", "--url", f"http://127.0.0.1:{free_port()}", check=False)
     assert down.returncode == 2
     assert "is the gateway running there?" in " ".join(down.stderr.split())
+
+
+def test_anthropic_sdk_against_v1_messages(gateway: GatewayProcess) -> None:
+    client = anthropic.Anthropic(base_url=gateway.base_url, api_key=gateway.key, max_retries=0)
+    with client:
+        message = client.messages.create(
+            model="assistant",
+            max_tokens=64,
+            system="Answer briefly.",
+            messages=[{"role": "user", "content": "What is the answer?"}],
+        )
+        assert message.content[0].type == "text"
+        assert message.content[0].text == REPLY
+        assert message.stop_reason == "end_turn"
+        assert message.usage.output_tokens == len(REPLY.split())
+
+        with client.messages.stream(
+            model="assistant", max_tokens=64, messages=[{"role": "user", "content": "stream"}]
+        ) as stream:
+            streamed = "".join(stream.text_stream)
+            final = stream.get_final_message()
+        assert streamed == REPLY
+        assert final.stop_reason == "end_turn"
+
+        tool = {
+            "name": "get_weather",
+            "description": "Current weather in a city",
+            "input_schema": WEATHER_TOOL["function"]["parameters"],
+        }
+        called = client.messages.create(
+            model="agent",
+            max_tokens=64,
+            tools=[tool],  # type: ignore[list-item]
+            messages=[{"role": "user", "content": "Weather in Lisbon?"}],
+        )
+        assert called.stop_reason == "tool_use"
+        [use] = [b for b in called.content if b.type == "tool_use"]
+        assert use.name == "get_weather"
+        assert "city" in use.input  # type: ignore[operator]
+
+        with pytest.raises(anthropic.NotFoundError):
+            client.messages.create(
+                model="no-such-route", max_tokens=8, messages=[{"role": "user", "content": "x"}]
+            )

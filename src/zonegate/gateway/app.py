@@ -45,6 +45,7 @@ def app_for(services: GatewayServices, *, manage_services: bool = True) -> Starl
     routes = [
         Route("/v1/chat/completions", handlers.chat_completions, methods=["POST"]),
         Route("/chat/completions", handlers.chat_completions, methods=["POST"]),
+        Route("/v1/messages", handlers.messages, methods=["POST"]),
         Route("/v1/embeddings", handlers.embeddings, methods=["POST"]),
         Route("/embeddings", handlers.embeddings, methods=["POST"]),
         Route("/v1/models", handlers.list_models, methods=["GET"]),

@@ -42,7 +42,8 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
     where = f"{request.method} {request.url.path}"
     if exc.status_code == 404:
         message = (
-            f"no such endpoint: {where}; see /v1/chat/completions, /v1/embeddings and /v1/models"
+            f"no such endpoint: {where}; see /v1/chat/completions, /v1/messages, /v1/embeddings "
+            "and /v1/models"
         )
         code = "unknown_endpoint"
     else:

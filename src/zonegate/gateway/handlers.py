@@ -8,6 +8,7 @@ import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from zonegate.gateway.anthropic_dialect import AnthropicDialect
 from zonegate.gateway.embeddings import EmbeddingsPipeline
 from zonegate.gateway.pipeline import ChatPipeline
 from zonegate.gateway.services import GatewayServices
@@ -20,11 +21,15 @@ class Handlers:
     def __init__(self, services: GatewayServices) -> None:
         self.s = services
         self.chat = ChatPipeline(services)
+        self.messages_pipeline = ChatPipeline(services, AnthropicDialect())
         self.embeddings_pipeline = EmbeddingsPipeline(services)
         self._started = int(time.time())
 
     async def chat_completions(self, request: Request) -> Response | SSEResponse:
         return await self.chat.handle(request)
+
+    async def messages(self, request: Request) -> Response | SSEResponse:
+        return await self.messages_pipeline.handle(request)
 
     async def embeddings(self, request: Request) -> Response | SSEResponse:
         return await self.embeddings_pipeline.handle(request)
