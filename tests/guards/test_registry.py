@@ -56,22 +56,38 @@ def test_default_config_builds_every_builtin_with_its_class() -> None:
         assert detector.data_class == DEFAULT_DETECTORS[detector.type].data_class  # type: ignore[attr-defined]
 
 
-def test_config_sets_class_order_and_enabled() -> None:
+def test_entries_change_the_builtins_field_by_field() -> None:
     detectors = load_detectors(
         make_config(
             {
                 "api_key": {"data_class": "confidential"},
                 "email": {"data_class": "internal"},
-                "iban": {"data_class": "restricted", "enabled": False},
+                "iban": {"enabled": False},
             }
         )
     )
-    assert [d.type for d in detectors] == ["api_key", "email"]
-    assert detectors[1].detect("a@example.com") == [Finding("email", 0, 13, "internal")]
+    by_type = {d.type: d for d in detectors}
+    assert [d.type for d in detectors] == [n for n in BUILTIN if n != "iban"]
+    assert by_type["email"].detect("a@example.com") == [Finding("email", 0, 13, "internal")]
+    assert by_type["api_key"].data_class == "confidential"  # type: ignore[attr-defined]
+    assert by_type["payment_card"].data_class == "restricted"  # type: ignore[attr-defined]
 
 
-def test_no_detectors() -> None:
-    assert load_detectors(make_config({})) == ()
+def test_leaving_the_builtins_out_keeps_them_and_only_enabled_false_drops_them() -> None:
+    assert [d.type for d in load_detectors(make_config({}))] == BUILTIN
+    all_off = {name: {"enabled": False} for name in BUILTIN}
+    assert load_detectors(make_config(all_off)) == ()
+
+
+def test_builtins_left_on_a_missing_class_are_named_together() -> None:
+    with pytest.raises(ValueError, match="built-in detectors imply data class 'confidential'"):
+        Config.model_validate(
+            {
+                "data_classes": ["open", "restricted"],
+                "zones": {"local": {"ceiling": "restricted"}},
+                "models": {"m": {"zone": "local", "provider": {"type": "llamacpp"}}},
+            }
+        )
 
 
 def test_custom_detectors_follow_the_built_ins() -> None:
@@ -93,8 +109,8 @@ def test_custom_detectors_follow_the_built_ins() -> None:
         }
     )
     detectors = load_detectors(config)
-    assert [d.type for d in detectors] == ["email", "tickets", "names"]
-    assert detectors[2].detect("Orion") == [Finding("names", 0, 5, "confidential")]
+    assert [d.type for d in detectors] == [*BUILTIN, "tickets", "names"]
+    assert detectors[-1].detect("Orion") == [Finding("names", 0, 5, "confidential")]
 
 
 def test_unknown_detector_lists_the_installed_ones() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from zonegate.config.schema import Config
+from zonegate.config.schema import DEFAULT_DETECTORS, Config
 from zonegate.errors import UpstreamError
 from zonegate.policy.decide import decide
 from zonegate.policy.types import (
@@ -83,7 +83,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
             "models": models,
             "routes": routes,
             "teams": {"t": team},
-            "detectors": {},
+            "detectors": {name: {"enabled": False} for name in DEFAULT_DETECTORS},
         }
     )
     views = build_views(config)

@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from zonegate.guards.detectors.custom import UnsafePattern, compile_pattern
+from zonegate.wire.anthropic_outbound import ANTHROPIC_VERSION
 
 DEFAULT_DATA_CLASSES = ("public", "internal", "confidential", "restricted")
 
@@ -162,8 +163,55 @@ class GeminiProviderConfig(Strict):
     )
 
 
+class AnthropicProviderConfig(Strict):
+    """Anthropic's Messages API; the key goes in the x-api-key header."""
+
+    type: Literal["anthropic"]
+    base_url: str = Field(
+        "https://api.anthropic.com/v1",
+        pattern=r"^https?://[^?#]+$",
+        description="Up to and including '/v1' (requests go to '{base_url}/messages').",
+    )
+    model: str = Field(
+        min_length=1,
+        description="The upstream's model name, pinned (e.g. 'claude-sonnet-4-5-20250929').",
+    )
+    api_key: CredentialRef = Field(description="Sent as the x-api-key header.")
+    api_version: str = Field(
+        ANTHROPIC_VERSION,
+        pattern=r"^\d{4}-\d{2}-\d{2}$",
+        description="Sent as the anthropic-version header; the request bodies are written for "
+        "the default.",
+    )
+    default_max_tokens: int = Field(
+        4096,
+        ge=1,
+        description="max_tokens sent when the caller sets no limit (Anthropic requires one).",
+    )
+    sampling: Literal["drop", "forward"] = Field(
+        "drop",
+        description="Whether the caller's temperature, top_p and top_k reach the upstream. "
+        "'drop' (the default) leaves them out, so a request that sets them is still served, "
+        "but with the model's own sampling (a caller asking for temperature 0 does not get "
+        "it): the current API version and some recent models refuse them at any value. "
+        "'forward' sends them (a temperature above 1 is refused, not clamped), for an older "
+        "api_version and a model that still take them; elsewhere such requests fail with 400.",
+    )
+    headers: Annotated[dict[str, str], AfterValidator(_check_headers)] = Field(default_factory=dict)
+    timeouts: Timeouts = Field(default_factory=Timeouts)
+    max_connections: int = Field(100, ge=1)
+    max_response_bytes: int = Field(
+        16 * 1024 * 1024,
+        ge=1024,
+        description="Largest response body (or one streamed event) accepted from the upstream.",
+    )
+
+
 ProviderConfig = Annotated[
-    LlamaCppProviderConfig | OpenAICompatProviderConfig | GeminiProviderConfig,
+    LlamaCppProviderConfig
+    | OpenAICompatProviderConfig
+    | GeminiProviderConfig
+    | AnthropicProviderConfig,
     Field(discriminator="type"),
 ]
 
@@ -471,7 +519,11 @@ class Config(Strict):
     models: dict[Name, ModelConfig]
     routes: dict[Name, RouteConfig] = Field(default_factory=dict)
     teams: dict[Name, TeamConfig] = Field(default_factory=dict)
-    detectors: dict[Name, DetectorConfig] = Field(default_factory=lambda: dict(DEFAULT_DETECTORS))
+    detectors: dict[Name, DetectorConfig] = Field(
+        default_factory=lambda: dict(DEFAULT_DETECTORS),
+        description="Every built-in runs by default; an entry changes one (its data class, "
+        "'enabled: false') or adds an installed plugin detector.",
+    )
     custom_detectors: dict[Name, CustomDetectorConfig] = Field(
         default_factory=dict,
         description="Organisation-specific regexes and keyword lists, each with its data class.",
@@ -482,6 +534,19 @@ class Config(Strict):
     )
     server: ServerConfig = Field(default_factory=ServerConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
+
+    @field_validator("detectors", mode="before")
+    @classmethod
+    def _over_the_builtins(cls, value: Any) -> Any:
+        """Entries change the built-ins field by field; none is dropped by being left out, so
+        adding one detector can never silently turn the others off."""
+        if not isinstance(value, dict):
+            return value
+        merged: dict[str, Any] = {name: d.model_dump() for name, d in DEFAULT_DETECTORS.items()}
+        for name, entry in value.items():
+            base = merged.get(name)
+            merged[name] = {**base, **entry} if base and isinstance(entry, dict) else entry
+        return merged
 
     @model_validator(mode="after")
     def _cross_references(self) -> Config:
@@ -550,8 +615,23 @@ class Config(Strict):
             for i, m in enumerate(team.models):
                 if m != "*" and m not in self.models:
                     problems.append((f"teams.{name}.models.{i}", f"unknown model {m!r}"))
+        unmapped: dict[str, list[str]] = {}  # built-ins left on a class this config lacks
         for name, det in self.detectors.items():
-            need_class(f"detectors.{name}.data_class", det.data_class)
+            if not det.enabled or det.data_class in classes:
+                continue
+            if name in DEFAULT_DETECTORS and det == DEFAULT_DETECTORS[name]:
+                unmapped.setdefault(det.data_class, []).append(name)
+            else:
+                need_class(f"detectors.{name}.data_class", det.data_class)
+        for cls, names in unmapped.items():
+            problems.append(
+                (
+                    "detectors",
+                    f"built-in detectors imply data class {cls!r}, which this config does not "
+                    f"define (known: {classes}): {', '.join(names)}. Map each to one of your "
+                    "classes (detectors.<name>.data_class) or turn it off (enabled: false)",
+                )
+            )
         for name, custom in self.custom_detectors.items():
             need_class(f"custom_detectors.{name}.data_class", custom.data_class)
             if name in self.detectors or name in DEFAULT_DETECTORS:
