@@ -4,7 +4,7 @@
 
 - OpenAI: ``POST /v1/chat/completions`` (JSON, or SSE when ``stream`` is true, with a usage chunk
   when ``stream_options.include_usage`` is set; ``tool_calls`` for the ``tool`` directive) and
-  ``GET /v1/models``;
+  ``GET /v1/models``; ``POST /v1/embeddings`` (deterministic vectors, see ``embedding_for``);
 - Anthropic: ``POST /v1/messages``, see ``tests.support.upstream_anthropic``;
 - Gemini: ``POST /v1beta/models/{model}:generateContent`` and ``:streamGenerateContent?alt=sse``,
   see ``tests.support.upstream_gemini``;
@@ -29,8 +29,11 @@ a test can see that a client disconnect reached the upstream.
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
+import hashlib
 import json
+import struct
 import time
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
@@ -56,6 +59,7 @@ from tests.support.upstream_common import (
     word_count,
 )
 from tests.support.upstream_faults import (
+    HUGE_PIECE,
     Frames,
     TransportH11Protocol,
     caller_key,
@@ -66,7 +70,17 @@ from tests.support.upstream_faults import (
     shape_stream,
 )
 
-__all__ = ["DEFAULT_REPLY", "Recorder", "create_app", "main"]
+__all__ = [
+    "DEFAULT_REPLY",
+    "EMBEDDING_DIMENSIONS",
+    "Recorder",
+    "create_app",
+    "embedding_for",
+    "main",
+]
+
+EMBEDDING_DIMENSIONS = 8
+_MIB = 1 << 20
 
 
 def create_app(reply: str = DEFAULT_REPLY, record: Path | None = None) -> Starlette:
@@ -108,6 +122,48 @@ def create_app(reply: str = DEFAULT_REPLY, record: Path | None = None) -> Starle
             return reset_midway(json.dumps(document).encode(), request.scope)
         return JSONResponse(document)
 
+    async def embeddings(request: Request) -> Response:
+        """Vectors from the input text; the directives that act before an answer apply as for
+        chat (a burst is counted apart from chat's), and ``huge-<mb>`` and ``reset-after-<n>``
+        act on the body."""
+        body = await state.read_and_record(request)
+        texts = _embedding_inputs(body)
+        if texts is None:
+            return _error(400, "input must be a non-empty string or list of strings")
+        assert isinstance(body, dict)
+        model = str(body.get("model", ""))
+        faults = parse_faults(model)
+        early = await early_answer(
+            faults,
+            request,
+            stream=False,
+            bursts=state.bursts,
+            burst_key=("openai-embeddings", model, caller_key(request, body.get("user"))),
+            error=_error,
+        )
+        if early is not None:
+            return early
+        dimensions = body.get("dimensions") or EMBEDDING_DIMENSIONS
+        if not isinstance(dimensions, int) or dimensions < 1:
+            return _error(400, "dimensions must be a positive integer")
+        as_base64 = body.get("encoding_format") == "base64"
+        data = [
+            {"object": "embedding", "index": i, "embedding": _encoded(text, dimensions, as_base64)}
+            for i, text in enumerate(texts)
+        ]
+        tokens = sum(word_count(text) for text in texts)
+        document = {
+            "object": "list",
+            "data": data,
+            "model": f"upstream-{model}",
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        }
+        if faults.huge_mb is not None:
+            return _huge_vector(document, faults.huge_mb)
+        if faults.reset_after is not None:
+            return reset_midway(json.dumps(document).encode(), request.scope)
+        return JSONResponse(document)
+
     async def models(request: Request) -> Response:
         await state.read_and_record(request)
         return JSONResponse(
@@ -130,12 +186,64 @@ def create_app(reply: str = DEFAULT_REPLY, record: Path | None = None) -> Starle
     return Starlette(
         routes=[
             Route("/v1/chat/completions", chat, methods=["POST"]),
+            Route("/v1/embeddings", embeddings, methods=["POST"]),
             Route("/v1/models", models, methods=["GET"]),
             Route("/health", health, methods=["GET"]),
             *upstream_anthropic.routes(state),
             *upstream_gemini.routes(state),
         ],
         lifespan=lifespan,
+    )
+
+
+def embedding_for(text: str, dimensions: int = EMBEDDING_DIMENSIONS) -> list[float]:
+    """The vector the server answers for ``text``: a pure function of the text, so a test can
+    tell which input (or which placeholder) an upstream embedded, and in what order."""
+    digest = hashlib.shake_256(text.encode()).digest(2 * dimensions)
+    return [round(n / 32767.5 - 1.0, 6) for n in struct.unpack(f"<{dimensions}H", digest)]
+
+
+def _encoded(text: str, dimensions: int, as_base64: bool) -> list[float] | str:
+    vector = embedding_for(text, dimensions)
+    if not as_base64:
+        return vector
+    return base64.b64encode(struct.pack(f"<{dimensions}f", *vector)).decode()
+
+
+def _embedding_inputs(body: Any) -> list[str] | None:
+    """The texts to embed, or None when ``input`` is not a string or a list of strings."""
+    value = body.get("input") if isinstance(body, dict) else None
+    if isinstance(value, str) and value:
+        return [value]
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return value
+    return None
+
+
+def _huge_vector(document: dict[str, Any], mb: float) -> Response:
+    """``document`` with its first vector grown to about ``mb`` MiB, sent piece by piece with
+    its full ``Content-Length`` (so a client can refuse it before reading it)."""
+    marker = "@@huge-vector@@"
+    first = document["data"][0]
+    grown = {**document, "data": [{**first, "embedding": marker}, *document["data"][1:]]}
+    head, tail = json.dumps(grown).encode().split(json.dumps(marker).encode())
+    item = b"0.5, "
+    count = max(int(mb * _MIB) // len(item), 1)
+    per_block = max(HUGE_PIECE // len(item), 1)
+    length = len(head) + 1 + count * len(item) - 2 + 1 + len(tail)  # [items] without last ", "
+
+    async def body() -> AsyncIterator[bytes]:
+        yield head + b"["
+        left = count
+        while left > 0:
+            n = min(per_block, left)
+            left -= n
+            block = item * n
+            yield block if left else block[:-2]
+        yield b"]" + tail
+
+    return StreamingResponse(
+        body(), media_type="application/json", headers={"content-length": str(length)}
     )
 
 

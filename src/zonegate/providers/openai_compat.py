@@ -262,11 +262,19 @@ class OpenAICompatProvider:
             pieces: list[bytes] = []
             done = finished = False
             while True:
-                data = await self._read(reader.readany(), deadline)
+                try:
+                    data = await self._read(reader.readany(), deadline)
+                except UpstreamError:
+                    if done:  # cut off after [DONE]: the answer is whole, the connection is not
+                        break
+                    raise
                 lines = _take_lines(pieces, data)
-                if pieces and sum(map(len, pieces)) > self._settings.max_response_bytes:
+                limit = self._settings.max_response_bytes
+                if pieces and sum(map(len, pieces)) > limit:
                     raise self._too_large()  # one event that never ends
                 for line in lines:
+                    if len(line) > limit:
+                        raise self._too_large()
                     if done or not line.startswith(b"data:"):
                         continue  # blank separators, comments, event names; the tail after [DONE]
                     payload = line[5:].strip()
