@@ -51,6 +51,7 @@ def app_for(services: GatewayServices, *, manage_services: bool = True) -> Starl
         Route("/v1/models", handlers.list_models, methods=["GET"]),
         Route("/healthz", handlers.healthz, methods=["GET"]),
         Route("/readyz", handlers.readyz, methods=["GET"]),
+        Route("/metrics", handlers.metrics, methods=["GET"]),
     ]
     app = Starlette(
         routes=routes,

@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse, Response
 
 from zonegate.gateway.anthropic_dialect import AnthropicDialect
 from zonegate.gateway.embeddings import EmbeddingsPipeline
+from zonegate.gateway.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from zonegate.gateway.pipeline import ChatPipeline
 from zonegate.gateway.services import GatewayServices
 from zonegate.gateway.sse import SSEResponse
@@ -55,6 +56,9 @@ class Handlers:
                 {"id": name, "object": "model", "created": self._started, "owned_by": owner}
             )
         return JSONResponse({"object": "list", "data": data})
+
+    async def metrics(self, request: Request) -> Response:
+        return Response(self.s.metrics.render(), media_type=METRICS_CONTENT_TYPE)
 
     async def healthz(self, request: Request) -> Response:
         return JSONResponse({"status": "ok"})

@@ -12,6 +12,7 @@ from zonegate.config.credentials import resolve_secret
 from zonegate.config.load import LoadedConfig
 from zonegate.gateway.auth import Authenticator
 from zonegate.gateway.health import HealthMonitor, ModelHealth
+from zonegate.gateway.metrics import GatewayMetrics
 from zonegate.gateway.resilience import ModelGuards
 from zonegate.guards.classify import Classifier
 from zonegate.guards.injection import InjectionScorer
@@ -40,6 +41,7 @@ class GatewayServices:
     guards: ModelGuards
     health: ModelHealth
     monitor: HealthMonitor
+    metrics: GatewayMetrics
     _principals: dict[tuple[str, str, str], PrincipalView] = field(default_factory=dict)
 
     def principal(self, key: KeyInfo) -> PrincipalView:
@@ -82,6 +84,7 @@ def build_services(
     )
     guards = ModelGuards(config.models)
     health = ModelHealth(guards)
+    writer = AuditWriter(db, batch_max=config.audit.batch_max)
     return GatewayServices(
         loaded=loaded,
         db=db,
@@ -91,11 +94,12 @@ def build_services(
         injection=InjectionScorer.load(),
         providers=providers,
         authenticator=Authenticator(KeyRepository(db), ttl=config.server.auth_cache_seconds),
-        writer=AuditWriter(db, batch_max=config.audit.batch_max),
+        writer=writer,
         instance_id=instance_id
         or config.server.instance_id
         or f"{socket.gethostname()}:{os.getpid()}",
         guards=guards,
         health=health,
         monitor=HealthMonitor(config, providers, health),
+        metrics=GatewayMetrics(guards, health, lambda: writer.healthy),
     )

@@ -216,7 +216,10 @@ class Pipeline:
 
     async def _audit(self, facts: RequestFacts) -> None:
         record = facts.to_record(instance_id=self.s.instance_id, config_hash=self._config_hash)
-        await self.s.writer.write(record)
+        try:
+            await self.s.writer.write(record)
+        finally:
+            self.s.metrics.observe(facts)
 
     @staticmethod
     def _headers(facts: RequestFacts) -> dict[str, str]:
