@@ -7,7 +7,7 @@ import itertools
 from hypothesis import given
 from hypothesis import strategies as st
 
-from zonegate.providers.openai_compat import _take_lines
+from zonegate.providers.upstream_http import take_lines
 
 LINE = st.binary(max_size=40).map(lambda b: b.replace(b"\r", b"").replace(b"\n", b""))
 ENDING = st.sampled_from([b"\n", b"\r\n", b"\r"])
@@ -17,8 +17,8 @@ def feed(chunks: list[bytes]) -> list[bytes]:
     pieces: list[bytes] = []
     lines: list[bytes] = []
     for chunk in chunks:
-        lines += _take_lines(pieces, chunk)
-    return lines + _take_lines(pieces, b"")
+        lines += take_lines(pieces, chunk)
+    return lines + take_lines(pieces, b"")
 
 
 def cut(body: bytes, points: list[int]) -> list[bytes]:
