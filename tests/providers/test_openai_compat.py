@@ -355,3 +355,33 @@ async def test_an_upstream_answering_an_error_fails(upstream: Upstream, make: Fa
     with pytest.raises(UpstreamError) as caught:
         await provider.check_health()
     assert caught.value.code == "upstream_not_found"
+
+
+# -- Azure OpenAI -----------------------------------------------------------------------------
+
+
+async def test_azure_deployment_urls_with_api_version_and_api_key(
+    upstream: Upstream, make: Factory
+) -> None:
+    azure = f"{upstream.process.url}/openai/deployments/gpt-4o-prod"
+    provider = await make(
+        base_url=azure,
+        api_key=None,
+        api_version="2024-10-21",
+        headers={"api-key": "env:ZG_TEST_UPSTREAM_KEY"},
+    )
+    seen = len(upstream.received())
+    reply = await provider.complete(chat())
+    assert reply.choices[0].message.content
+    chunks = [chunk async for chunk in provider.stream(chat())]
+    assert any(c.choices and c.choices[0].finish_reason for c in chunks)
+    for request in upstream.received()[seen:]:
+        assert request["path"] == "/openai/deployments/gpt-4o-prod/chat/completions"
+        assert request["query"] == {"api-version": "2024-10-21"}
+        assert request["headers"]["api-key"] == UPSTREAM_KEY
+        assert "authorization" not in request["headers"]
+
+    unversioned = await make(base_url=azure, headers={"api-key": "env:ZG_TEST_UPSTREAM_KEY"})
+    with pytest.raises(UpstreamError) as caught:
+        await unversioned.complete(chat())
+    assert caught.value.code == "upstream_not_found"

@@ -19,7 +19,7 @@ DEFAULT_REPLY = "Hello from the upstream."
 DRIP_TOKENS = 1000
 HUGE_MARKER = "@@huge-answer@@"
 _RECORDED_PREFIXES = ("x-", "anthropic-")
-_RECORDED_HEADERS = ("authorization", "content-type", "user-agent")
+_RECORDED_HEADERS = ("authorization", "api-key", "content-type", "user-agent")
 
 
 class Recorder:

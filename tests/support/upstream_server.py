@@ -5,6 +5,8 @@
 - OpenAI: ``POST /v1/chat/completions`` (JSON, or SSE when ``stream`` is true, with a usage chunk
   when ``stream_options.include_usage`` is set; ``tool_calls`` for the ``tool`` directive) and
   ``GET /v1/models``; ``POST /v1/embeddings`` (deterministic vectors, see ``embedding_for``);
+  Azure OpenAI's ``POST /openai/deployments/{deployment}/chat/completions?api-version=...``
+  (the same answers, with Azure's ``api-version`` and ``api-key`` required);
 - Anthropic: ``POST /v1/messages``, see ``tests.support.upstream_anthropic``;
 - Gemini: ``POST /v1beta/models/{model}:generateContent`` and ``:streamGenerateContent?alt=sse``,
   see ``tests.support.upstream_gemini``;
@@ -21,9 +23,9 @@ to combine them with ``+``, is described in ``tests.support.upstream_faults``.
 
 With ``--record FILE`` every request is appended to FILE as one JSON line and flushed before the
 answer is sent: ``{"kind": "request", "method", "path", "query", "headers": {authorization,
-content-type, user-agent, x-*, anthropic-*}, "body": ...}``. Each stream also appends ``{"kind":
-"stream_end", "complete": bool, "tokens_sent": n, "user": <last user message>}`` when it ends, so
-a test can see that a client disconnect reached the upstream.
+api-key, content-type, user-agent, x-*, anthropic-*}, "body": ...}``. Each stream also appends
+``{"kind": "stream_end", "complete": bool, "tokens_sent": n, "user": <last user message>}`` when
+it ends, so a test can see that a client disconnect reached the upstream.
 """
 
 from __future__ import annotations
@@ -122,6 +124,15 @@ def create_app(reply: str = DEFAULT_REPLY, record: Path | None = None) -> Starle
             return reset_midway(json.dumps(document).encode(), request.scope)
         return JSONResponse(document)
 
+    async def azure_chat(request: Request) -> Response:
+        """Azure OpenAI's deployment URL: the ``api-version`` query parameter and the
+        ``api-key`` header are required, as Azure requires them; then the same as chat."""
+        if not request.query_params.get("api-version"):
+            return _error(404, "Resource not found (no api-version query parameter)")
+        if not request.headers.get("api-key"):
+            return _error(401, "Access denied due to missing api-key header")
+        return await chat(request)
+
     async def embeddings(request: Request) -> Response:
         """Vectors from the input text; the directives that act before an answer apply as for
         chat (a burst is counted apart from chat's), and ``huge-<mb>`` and ``reset-after-<n>``
@@ -186,6 +197,9 @@ def create_app(reply: str = DEFAULT_REPLY, record: Path | None = None) -> Starle
     return Starlette(
         routes=[
             Route("/v1/chat/completions", chat, methods=["POST"]),
+            Route(
+                "/openai/deployments/{deployment}/chat/completions", azure_chat, methods=["POST"]
+            ),
             Route("/v1/embeddings", embeddings, methods=["POST"]),
             Route("/v1/models", models, methods=["GET"]),
             Route("/health", health, methods=["GET"]),

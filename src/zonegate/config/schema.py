@@ -126,9 +126,20 @@ class OpenAICompatProviderConfig(Strict):
     """Any OpenAI-compatible endpoint: OpenAI, Mistral, vLLM, Ollama, llama.cpp server, TGI."""
 
     type: Literal["openai_compat"]
-    base_url: str = Field(pattern=r"^https?://", description="Up to and including '/v1'.")
+    base_url: str = Field(
+        pattern=r"^https?://[^?#]+$",
+        description="Up to and including '/v1' (Azure OpenAI: the deployment URL, ending "
+        "'/openai/deployments/NAME'); no query string (see api_version).",
+    )
     model: str = Field(description="The upstream's model name, pinned (e.g. a dated version).")
-    api_key: CredentialRef | None = None
+    api_key: CredentialRef | None = Field(
+        None, description="Sent as 'Authorization: Bearer'; Azure keys go in headers.api-key."
+    )
+    api_version: str | None = Field(
+        None,
+        pattern=r"^[0-9A-Za-z.-]+$",
+        description="Azure OpenAI's api-version, sent as a query parameter on every call.",
+    )
     headers: Annotated[dict[str, str], AfterValidator(_check_headers)] = Field(default_factory=dict)
     timeouts: Timeouts = Field(default_factory=Timeouts)
     max_connections: int = Field(100, ge=1)

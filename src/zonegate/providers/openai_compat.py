@@ -83,9 +83,9 @@ class OpenAICompatProvider:
         )
         self._settings = settings
         self._secrets = secrets
-        self._url = URL(settings.base_url.rstrip("/") + "/chat/completions")
-        self._embeddings_url = URL(settings.base_url.rstrip("/") + "/embeddings")
-        self._models_url = URL(settings.base_url.rstrip("/") + "/models")
+        self._url = _endpoint(settings, "/chat/completions")
+        self._embeddings_url = _endpoint(settings, "/embeddings")
+        self._models_url = _endpoint(settings, "/models")
         self._http = UpstreamHttp(
             model_id=model_id,
             where=f"model {model_id!r} at {self._url.host}",
@@ -264,3 +264,9 @@ def _error_message(data: object) -> str | None:
     if isinstance(error, str) and error:
         return error[:_MAX_MESSAGE]
     return None
+
+
+def _endpoint(settings: OpenAICompatProviderConfig, path: str) -> URL:
+    """``base_url`` + ``path``, with Azure's ``api-version`` query parameter when configured."""
+    url = URL(settings.base_url.rstrip("/") + path)
+    return url.with_query({"api-version": settings.api_version}) if settings.api_version else url
