@@ -11,6 +11,7 @@ lock. Either way :meth:`Database.write_transaction` gives a transaction that no 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.resources import as_file, files
@@ -19,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
 from zonegate.audit.chain import json_default
@@ -28,6 +29,7 @@ from zonegate.errors import ServiceUnavailable
 # Key of the PostgreSQL advisory lock that serialises chain writers (any constant works; this is
 # "zonegate" in ASCII, truncated to fit a signed 64-bit integer).
 WRITE_LOCK_KEY = 0x7A6F6E6567617465 & 0x7FFF_FFFF_FFFF_FFFF
+_MIGRATE_ATTEMPTS = 5
 
 SQLITE_SYNCHRONOUS = ("off", "normal", "full", "extra")
 
@@ -112,11 +114,13 @@ class Database:
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             try:
+                # First: switching a new database to WAL takes a lock, and without a busy
+                # timeout a process starting beside another fails at once ("database is locked").
+                cursor.execute(f"PRAGMA busy_timeout={busy_timeout}")
                 if not memory:
                     cursor.execute("PRAGMA journal_mode=WAL")
                 cursor.execute(f"PRAGMA synchronous={synchronous}")
                 cursor.execute("PRAGMA foreign_keys=ON")
-                cursor.execute(f"PRAGMA busy_timeout={busy_timeout}")
             finally:
                 cursor.close()
 
@@ -148,9 +152,19 @@ class Database:
 
         with as_file(files("zonegate.store") / "migrations") as location:
             config = _alembic_config(location)
-            with self.write_transaction() as conn:
-                config.attributes["connection"] = conn
-                command.upgrade(config, "head")
+            for attempt in range(_MIGRATE_ATTEMPTS):
+                try:
+                    with self.write_transaction() as conn:
+                        config.attributes["connection"] = conn
+                        command.upgrade(config, "head")
+                    return
+                except OperationalError as exc:
+                    # SQLite answers "locked" without waiting when processes open a new file
+                    # at the same moment (the switch to WAL); each try is a whole transaction.
+                    locked = self.is_sqlite and "database is locked" in str(exc)
+                    if not locked or attempt == _MIGRATE_ATTEMPTS - 1:
+                        raise
+                    time.sleep(0.05 * (attempt + 1))
 
     def ping(self) -> None:
         """Readiness: raise :class:`ServiceUnavailable` unless a trivial query succeeds."""
