@@ -1,0 +1,14 @@
+"""``zonegate eval``: suites, runs, comparisons, plans and reports. Each command lives in the
+module of the part it drives; this file only gathers them under one group."""
+
+from __future__ import annotations
+
+import typer
+
+from zonegate.cli import eval_plan
+
+app = typer.Typer(
+    help="Evaluate models on versioned suites and compare them with statistical gates.",
+    no_args_is_help=True,
+)
+app.command("plan")(eval_plan.plan)

@@ -1,0 +1,1 @@
+"""Evaluation: versioned suites, scorers, runs through the gateway, statistics, gates, drift."""
