@@ -42,7 +42,8 @@ bench: $(VENV)/.installed-dev
 
 bench-detection: $(VENV)/.installed-dev
 	$(BIN)/pip install -q -e '.[bench]'
-	$(BIN)/python benchmarks/detection.py
+	PYTHONHASHSEED=0 $(BIN)/python benchmarks/detection.py
+	$(BIN)/python benchmarks/detection_cost.py
 
 clean:
 	rm -rf $(VENV) build .mypy_cache .pytest_cache .ruff_cache .coverage

@@ -14,6 +14,9 @@ Three parts, each a printed table with the issue's targets beside the figures:
   3. throughput (MB/s) and p50/p99 latency per request of 2 KB, 20 KB and 200 KB.
 
      python benchmarks/detection.py [--datasets ../shared/datasets] [--seed 7] [--per-locale 40]
+
+``--errors PHONE_NUMBER`` prints zonegate's false positives and misses of that entity with some
+text around each (to see why precision or recall is what it is); ``--no-speed`` skips part 3.
 """
 
 from __future__ import annotations
@@ -223,6 +226,42 @@ def score(
     return scores, variants
 
 
+@dataclass(frozen=True, slots=True)
+class Error:
+    kind: str  # "FP" (a prediction overlapping no gold span of its entity) or "FN" (a missed span)
+    text: str
+    start: int
+    end: int
+
+
+def errors(
+    items: Iterable[tuple[str, Sequence[Span]]], predict: Detect, entity: str
+) -> list[Error]:
+    """zonegate's false positives and false negatives of one entity, by the rule of ``score``."""
+    out: list[Error] = []
+    for text, gold in items:
+        preds = [p for p in predict(text) if p.entity == entity]
+        spans = [s for s in gold if s.entity == entity]
+        for p in preds:
+            if not any(_overlaps((p.start, p.end), (s.start, s.end)) for s in spans):
+                out.append(Error("FP", text, p.start, p.end))
+        for s in spans:
+            if not any(_overlaps((p.start, p.end), (s.start, s.end)) for p in preds):
+                out.append(Error("FN", text, s.start, s.end))
+    return out
+
+
+def print_errors(title: str, found: Sequence[Error], limit: int) -> None:
+    """Each error as its value in [brackets] with 40 characters either side."""
+    for kind in ("FP", "FN"):
+        chosen = [e for e in found if e.kind == kind]
+        print(f"\n{title}: {len(chosen)} {kind} (showing {min(limit, len(chosen))})")
+        for e in chosen[:limit]:
+            left = e.text[max(0, e.start - 40) : e.start]
+            right = e.text[e.end : e.end + 40]
+            print(f"  {kind} {left!a} [{e.text[e.start : e.end]!a}] {right!a}")
+
+
 def load_synth(path: Path) -> list[tuple[str, list[Span]]]:
     rows: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))
     return [
@@ -390,6 +429,17 @@ def main() -> None:
     parser.add_argument(
         "--budget", type=float, default=4.0, help="seconds per tool and size for timing"
     )
+    parser.add_argument(
+        "--errors",
+        metavar="ENTITY",
+        action="append",
+        default=[],
+        help="print zonegate's false positives and misses of ENTITY (PHONE_NUMBER...); repeatable",
+    )
+    parser.add_argument(
+        "--errors-limit", type=int, default=40, help="errors shown per kind and set (default 40)"
+    )
+    parser.add_argument("--no-speed", action="store_true", help="skip the speed part")
     args = parser.parse_args()
 
     started = time.perf_counter()
@@ -414,6 +464,10 @@ def main() -> None:
         print_accuracy(
             f"1. {SYNTH.name} ({len(items)} texts, pattern entities only)", zg, pr, pr_entities
         )
+        for entity in args.errors:
+            print_errors(
+                f"{SYNTH.name} {entity}", errors(items, zg_predict, entity), args.errors_limit
+            )
     else:
         print(f"\n## 1. skipped: {synth} not found (pass --datasets DIR to include it)")
 
@@ -430,6 +484,11 @@ def main() -> None:
         pr_entities,
     )
     print_variants(zg_var, pr_var)
+    for entity in args.errors:
+        print_errors(f"generated {entity}", errors(items, zg_predict, entity), args.errors_limit)
+    if args.no_speed:
+        print(f"\n(total run time {time.perf_counter() - started:.0f} s)")
+        return
 
     rows = []
     for size in SIZES:

@@ -125,3 +125,9 @@ def test_ip_found(text: str, expected: list[str] | None) -> None:
 )
 def test_ip_not_found(text: str) -> None:
     assert found(IP, text) == []
+
+
+def test_ipv6_in_prose_full_of_colons() -> None:
+    text = "Note: customer says: host 2001:db8::8a2e:370:7334 is down: retry at 10:30, ok: face: de"
+    assert found(IP, text) == ["2001:db8::8a2e:370:7334"]
+    assert found(IP, "Re: a:b:c and cafe:babe: and dead:beef:") == []

@@ -199,3 +199,31 @@ def test_dash_written_9xx_ssns_are_treated_as_ssns() -> None:
     assert detector.detect("958-00-9008") == []  # group 00: not an SSN shape anyone uses
     assert detector.detect("958 31 9008") == []  # space-written 9xx: too ambiguous
     assert detector.detect("part A958-31-9008") == []  # glued into a longer token
+
+
+def test_corsican_nir_is_found() -> None:
+    body = "284122A451089"  # born in Corsica (department 2A)
+    value = body + nir.calc_check_digits(body)
+    text = f"carte vitale {value[0]} {value[1:3]} {value[3:5]} {value[5:7]} {value[7:10]} "
+    text += f"{value[10:13]} {value[13:]}"
+    assert found(FrNirDetector(data_class="r"), text) == [text[len("carte vitale ") :]]
+
+
+def test_a_dni_is_eight_digits_in_a_row() -> None:
+    assert found(EsDniDetector(data_class="r"), f"DNI {DNI}") == [DNI]
+    # the digits of a date are not a DNI, whatever letter follows
+    assert found(EsDniDetector(data_class="r"), "on 2023-05-14T10:00 and 14.05.2023Z") == []
+
+
+def test_ssn_check_agrees_with_stdnum() -> None:
+    from stdnum.us import ssn
+
+    detector = UsSsnDetector(data_class="r")
+    numbers = [
+        f"{area:03d}{group:02d}{serial}"
+        for area in range(0, 1000, 7)
+        for group in (0, 1, 5, 99)
+        for serial in ("0000", "0001", "1120", "8726")
+    ] + ["078051120", "457555462", "219099999"]
+    assert [n for n in numbers if detector._valid(n) != ssn.is_valid(n)] == []
+    assert any(detector._valid(n) for n in numbers)

@@ -90,3 +90,115 @@ def test_dates_and_address_numbers_are_not_phones(text: str) -> None:
 def test_two_groups_count_next_to_a_phone_word() -> None:
     [finding] = PhoneNumberDetector(data_class="confidential").detect("call 415 5552671")
     assert (finding.start, finding.end) == (5, 16)
+
+
+# --- numbers labelled as something else --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Order no. 0612345678, phone support",  # the label wins over the phone word after it
+        "order 06 12 34 56 78",  # written like a French phone number, but labelled an order
+        "Invoice #: 415-555-2671",
+        "tracking number 0171 1234567",
+        "my driver's license number is 2270-66-1551",
+    ],
+)
+def test_a_number_labelled_as_another_kind_is_not_a_phone(text: str) -> None:
+    assert found(PHONE, text) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ref #793516389. Summary of the call with Ana",  # '#' makes it an id
+        "Ticket #443997922: customer says call me",
+        "Importe #225904483.",
+    ],
+)
+def test_a_number_after_a_hash_sign_is_an_id(text: str) -> None:
+    assert found(PHONE, text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("phone #4155552671", "4155552671"),
+        ("Tel. #0612345678", "0612345678"),
+        ("Phone #: 4155552671", "4155552671"),
+    ],
+)
+def test_a_hash_sign_after_a_phone_word_is_a_number_sign(text: str, expected: str) -> None:
+    assert found(PHONE, text) == [expected]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "IBAN GB21 MJPC 5923 2949 2230 06.",  # the account digits of an IBAN in groups
+        "Konto nl78 ozma 0409 4720 90.",
+        "Aadhaar no. 7742 0366 2694.",
+        "7742 0366 2694",  # an Aadhaar number's shape and check digit, even without the word
+        "card number 2131 9795 2439 989",  # a 15-digit JCB card
+        "ZIP: 75534-030",  # a Brazilian CEP
+        "based in 3610-114 Lisboa",  # a Portuguese postcode
+        "Ref 978-13--2488103-2.",  # an ISBN with an empty group
+        "carte bancaire 0604 5747-5626",
+        "Importe 0073957522727.",  # a product code, though '00' could open a phone number
+    ],
+)
+def test_other_identifiers_are_not_phones(text: str) -> None:
+    assert found(PHONE, text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Summary of the call with Sem: BSN: 847296039.", []),
+        ("Summary of the call with Yahvi: 238330369876.", []),  # 'call' the noun says nothing
+        ("Importe 9770614169455.\nSummary of the call with Ana", []),  # a phone word far after
+        ("Ticket 3315512306708: customer says mobile 0612345678", ["0612345678"]),
+    ],
+)
+def test_a_phone_word_elsewhere_in_the_sentence_is_not_context(
+    text: str, expected: list[str]
+) -> None:
+    assert found(PHONE, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("call me at 415 5552671", "415 5552671"),
+        ("Please call the front desk at 4155552671.", "4155552671"),
+        ("4155552671 is my cell", "4155552671"),
+        ("0612345678 (mobile)", "0612345678"),
+        ("telefone 0221397918 is wrong", "0221397918"),
+        ("mobile 0612345678 order 12345678", "0612345678"),
+        ("Fax 0049301234567", "0049301234567"),
+    ],
+)
+def test_bare_national_numbers_count_next_to_a_phone_word(text: str, expected: str) -> None:
+    assert found(PHONE, text) == [expected]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("call (415) 555-2671 x123 now", "(415) 555-2671 x123"),
+        ("Tel. (415)555-2671x1153.", "(415)555-2671x1153"),
+        ("+1-415-555-2671 ext. 12", "+1-415-555-2671 ext. 12"),
+    ],
+)
+def test_an_extension_belongs_to_the_number(text: str, expected: str) -> None:
+    assert found(PHONE, text) == [expected]
+
+
+def test_an_area_code_in_brackets_outweighs_a_label() -> None:
+    assert found(PHONE, "Case (415) 555-2671") == ["(415) 555-2671"]
+    assert found(PHONE, "Case 415-555-2671") == []
+
+
+def test_a_trunk_prefix_in_brackets_is_not_counted_as_a_group() -> None:
+    assert found(PHONE, "Tel: +33 (0)4 75 76 94 52") == ["+33 (0)4 75 76 94 52"]

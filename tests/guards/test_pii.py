@@ -5,6 +5,9 @@ from stdnum import iban as stdnum_iban
 
 from zonegate.guards.base import Detector, Finding
 from zonegate.guards.detectors.pii import (
+    _BBAN_PART,
+    _IBAN_LENGTHS,
+    IBAN_COUNTRY_RULES,
     EmailDetector,
     IbanDetector,
     PaymentCardDetector,
@@ -195,6 +198,43 @@ def test_iban_checksum_helper() -> None:
     assert iban_valid("GB82WEST12345698765432")
     assert not iban_valid("GB83WEST12345698765432")
     assert not iban_valid("GB82WEST1234569876543A")  # the British format wants digits there
+
+
+def test_iban_check_agrees_with_stdnum() -> None:
+    """The check reads stdnum's registry once; each IBAN must get stdnum's own answer."""
+    import random
+    import string
+
+    from stdnum import numdb
+
+    rng = random.Random(3)
+    registry = numdb.get("iban")
+    kinds = {"n": string.digits, "a": string.ascii_uppercase, "c": string.ascii_uppercase + "0"}
+    numbers: list[str] = []
+    for country in [*sorted(_IBAN_LENGTHS), "XX"]:
+        structure = registry.info(country)[0][1].get("bban", "4!a6!n8!n")
+        for _ in range(12):
+            bban = "".join(
+                rng.choice(kinds[kind])
+                for size, kind in _BBAN_PART.findall(structure)
+                for _ in range(int(size))
+            )
+            if rng.random() < 0.2:
+                bban = bban[:-1] + rng.choice("0A")  # maybe off the country's structure
+            number = country + stdnum_iban.calc_check_digits(country + "00" + bban) + bban
+            if rng.random() < 0.2:
+                number = number[:2] + f"{rng.randrange(100):02d}" + number[4:]
+            numbers += [number, number.lower()]
+    numbers += ["", "GB", "GB82", "GB82WEST1234569876543\u00e9"]
+    assert [n for n in numbers if iban_valid(n) != stdnum_iban.is_valid(n)] == []
+    assert sum(iban_valid(n) for n in numbers) > len(numbers) // 2
+
+
+def test_countries_with_iban_rules_of_their_own_are_listed() -> None:
+    from stdnum.util import get_cc_module
+
+    modules = {cc for cc in _IBAN_LENGTHS if get_cc_module(cc.lower(), "iban") is not None}
+    assert modules == IBAN_COUNTRY_RULES
 
 
 def test_iban_with_computed_check_digits() -> None:

@@ -13,17 +13,17 @@ Called with a plain ``str`` (tests, third-party callers), the helpers compute th
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Sequence
 from typing import NamedTuple
 
 # Digit groups joined by one separator: space, dot, dash, or a bracket or slash with optional
-# spaces ("(415) 555-2671", "12.345.678/0001-95").
-_RUN = re.compile(r"[0-9]+(?:(?:[ .-]|[ ]?[()/][ ]?)[0-9]+)*")
-_NON_DIGIT = re.compile(r"[^0-9]")
-# The same over ASCII text with every digit turned into '0': a pattern that starts with a literal
-# lets the engine skip ahead at memchr speed, ~15x faster than a character class.
-_ZEROS = str.maketrans("123456789", "000000000")
-_ZERO_RUN = re.compile(r"0(?:0*(?:[ .-]|[ ]?[()/][ ]?)(?=0))*0*")
+# spaces ("(415) 555-2671", "12.345.678/0001-95"). The pattern runs over the text's bytes with
+# every ASCII digit turned into '0' and every other non-ASCII character into '?' (one byte per
+# character, so offsets are unchanged): a pattern that starts with a literal lets the engine skip
+# ahead at memchr speed, ~15x faster than a character class, and bytes are the cheapest to
+# translate.
+_ZEROS = bytes.maketrans(b"123456789", b"000000000")
+_ZERO_RUN = re.compile(rb"0(?:0*(?:[ .-]|[ ]?[()/][ ]?)(?=0))*0*")
 
 
 class Run(NamedTuple):
@@ -40,38 +40,40 @@ class Runs:
     def __init__(self, text: str) -> None:
         runs: list[Run] = []
         by_digits: dict[int, list[Run]] = {}
-        if text.isascii():
-            zeros = text.translate(_ZEROS)
-            for m in _ZERO_RUN.finditer(zeros):
-                start, end = m.span()
-                run = Run(start, end, zeros.count("0", start, end))
-                runs.append(run)
-                if run.digits in by_digits:
-                    by_digits[run.digits].append(run)
-                else:
-                    by_digits[run.digits] = [run]
-        else:
-            for m in _RUN.finditer(text):
-                value = m.group()
-                digits = len(value) if value.isdigit() else len(_NON_DIGIT.sub("", value))
-                run = Run(m.start(), m.end(), digits)
-                runs.append(run)
-                by_digits.setdefault(digits, []).append(run)
+        zeros = text.encode("ascii", "replace").translate(_ZEROS)
+        make = tuple.__new__  # Run(...) through its generated __new__ costs three times more
+        for m in _ZERO_RUN.finditer(zeros):
+            start, end = m.span()
+            digits = zeros.count(b"0", start, end)
+            run: Run = make(Run, (start, end, digits))
+            runs.append(run)
+            group = by_digits.get(digits)
+            if group is None:
+                by_digits[digits] = [run]
+            else:
+                group.append(run)
         self.all = runs
         self._by_digits = by_digits
 
-    def with_digits(self, low: int, high: int) -> Iterator[Run]:
-        """Runs holding between ``low`` and ``high`` digits, in text order within each size."""
+    def with_digits(self, low: int, high: int) -> Sequence[Run]:
+        """Runs holding between ``low`` and ``high`` digits, in text order within each size.
+
+        A sequence, not a generator: every number detector walks it, and a list costs a third
+        of a generator per item. It may be the stored list itself: read it, do not change it.
+        """
         groups = self._by_digits
+        if low == high:
+            return groups.get(low, ())
         if high - low > len(groups):
-            for size in sorted(groups):
-                if low <= size <= high:
-                    yield from groups[size]
-            return
-        for size in range(low, high + 1):
-            runs = groups.get(size)
-            if runs is not None:
-                yield from runs
+            sizes = sorted(size for size in groups if low <= size <= high)
+        else:
+            sizes = [size for size in range(low, high + 1) if size in groups]
+        if len(sizes) == 1:
+            return groups[sizes[0]]
+        found: list[Run] = []
+        for size in sizes:
+            found += groups[size]
+        return found
 
 
 class ScanText(str):

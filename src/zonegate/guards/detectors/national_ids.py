@@ -34,6 +34,8 @@ from zonegate.guards.detectors._scan import Run, number_runs
 
 Validator = Callable[[str], bool]
 _SEPARATORS = str.maketrans("", "", " -./")
+# stdnum's blacklist of SSNs published in advertising and the like.
+_SSN_PUBLISHED = frozenset({"078051120", "457555462", "219099999"})
 _NINO_NEVER_ISSUED = frozenset({"BG", "GB", "KN", "NK", "NT", "TN", "ZZ"})
 _VAT = re.compile(r"[A-Z]{2} ?[0-9A-Z][0-9A-Z .]{6,13}[0-9A-Z]")
 _VAT_COUNTRIES = frozenset(
@@ -104,15 +106,23 @@ class _IdDetector(BuiltinDetector):
 
     def detect(self, text: str) -> list[Finding]:
         found: list[Finding] = []
+        runs = number_runs(text).with_digits(*self._digits)
+        if not runs:
+            return found
         seen: set[int] = set()
         size = len(text)
-        for run in number_runs(text).with_digits(*self._digits):
-            if not self._candidate(text, run):
+        lead, tail, candidate = self._lead, self._tail, self._candidate
+        patterns = [
+            (pattern, formatted)
+            for pattern, formatted in ((self._formatted, True), (self._bare, False))
+            if pattern is not None
+        ]
+        for run in runs:
+            if not candidate(text, run):
                 continue
-            low, high = max(0, run.start - self._lead), min(size, run.end + self._tail)
-            for pattern, formatted in ((self._formatted, True), (self._bare, False)):
-                if pattern is None:
-                    continue
+            low = run.start - lead if run.start > lead else 0
+            high = run.end + tail if run.end + tail < size else size
+            for pattern, formatted in patterns:
                 for m in pattern.finditer(text, low, high):
                     if m.start() not in seen and self._accept(text, m, formatted=formatted):
                         seen.add(m.start())
@@ -124,6 +134,16 @@ class _IdDetector(BuiltinDetector):
         if glued(text, m.start(), m.end(), self._glue):
             return False
         return self._valid(m.group().translate(_SEPARATORS).upper())
+
+
+def _ssn_valid(digits: str) -> bool:
+    """python-stdnum's ``us.ssn.is_valid`` for nine ASCII digits, without its string cleaning
+    (which costs ten times the checks): area 000, 666 and 9xx, group 00 and serial 0000 are
+    never issued, and a few published numbers are refused."""
+    area, group, serial = digits[:3], digits[3:5], digits[5:]
+    if area in ("000", "666") or area[0] == "9" or group == "00" or serial == "0000":
+        return False
+    return digits not in _SSN_PUBLISHED
 
 
 def _letters_before(text: str, run: Run, count: int) -> bool:
@@ -144,6 +164,8 @@ class UsSsnDetector(_IdDetector):
     _context = keywords("ssn", "ssns", "social security", "soc sec", "ss#", "ss no")
 
     def _valid(self, value: str) -> bool:
+        if len(value) == 9 and value.isascii() and value.isdigit():
+            return _ssn_valid(value)
         return bool(ssn.is_valid(value))
 
     def _keep(self, text: str, m: re.Match[str]) -> bool:
@@ -231,6 +253,12 @@ class FrNirDetector(_IdDetector):
         "numéro de sécurité sociale", "social security",
     )  # fmt: skip
 
+    def _candidate(self, text: str, run: Run) -> bool:
+        # Fifteen digits in one run, or a run that stops at Corsica's 2A / 2B: the pattern only
+        # joins its groups by single spaces, which never end a run. Looking at every run of six
+        # or more digits otherwise cost more than all the other identifiers together.
+        return run.digits == 15 or (run.end < len(text) and text[run.end] in "AB")
+
     def _accept(self, text: str, m: re.Match[str], *, formatted: bool) -> bool:
         spaced = " " in m.group()
         if not spaced and (self._context is None or not near(self._context, text, *m.span())):
@@ -249,6 +277,9 @@ class EsDniDetector(_IdDetector):
     _digits = (8, 8)
     _tail = 2
     _formatted = re.compile(r"[0-9]{8}-?[A-HJ-NP-TV-Z]")
+
+    def _candidate(self, text: str, run: Run) -> bool:
+        return run.end - run.start == 8  # eight digits in a row, not a date like 2023-05-14
 
     def _valid(self, value: str) -> bool:
         return bool(dni.is_valid(value))
@@ -383,6 +414,9 @@ class EuVatDetector(_IdDetector):
         size = len(text)
         for run in number_runs(text).with_digits(*self._digits):
             low, high = max(pos, run.start - self._lead), min(size, run.end + self._tail)
+            head = text[low : run.start]
+            if head == head.lower():
+                continue  # no capital letter before the run, so no country prefix
             while (m := _VAT.search(text, low, high)) is not None and m.start() <= run.start:
                 end = _vat_end(text, m)
                 if end is None:

@@ -17,6 +17,10 @@ from zonegate.guards.detectors._scan import has_digit, number_runs
 _IPV4 = re.compile(r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}")
 # Hex groups and colons with at least two colons, optionally ending in a dotted quad.
 _IPV6 = re.compile(r"[0-9A-Fa-f:]{2,39}")
+_BROADCAST = 0xFFFFFFFF  # 255.255.255.255
+_HEX_COLON = frozenset("0123456789ABCDEFabcdef:")
+_HEX_COLON_RUN = re.compile(r"[0-9A-Fa-f:]+")
+_COLON_PAIR = re.compile(r":[0-9A-Fa-f]{0,4}:")
 _V4_TAIL = re.compile(r"(?:\.[0-9]{1,3}){3}")
 _VERSION = re.compile(
     r"(?:^|[^A-Za-z])(?:version|ver\.?|v\.?|release|rel|build|firmware|fw)[ :=]*\Z", re.IGNORECASE
@@ -33,15 +37,16 @@ class IpAddressDetector(BuiltinDetector):
         found: list[Finding] = []
         v6: list[tuple[int, int]] = []
         if "::" in text or text.count(":") >= 7:
-            for m6 in _IPV6.finditer(text):
-                if m6.group().count(":") < 2:
-                    continue
-                end = m6.end()
-                tail = _V4_TAIL.match(text, end)
-                if tail is not None and text[end - 1].isdigit():
-                    end = tail.end()  # an IPv4-mapped address, ::ffff:192.0.2.128
-                if _ipv6_kept(text, m6.start(), end):
-                    v6.append((m6.start(), end))
+            for low, high in _colon_runs(text):
+                for m6 in _IPV6.finditer(text, low, high):
+                    if m6.group().count(":") < 2:
+                        continue
+                    end = m6.end()
+                    tail = _V4_TAIL.match(text, end)
+                    if tail is not None and text[end - 1].isdigit():
+                        end = tail.end()  # an IPv4-mapped address, ::ffff:192.0.2.128
+                    if _ipv6_kept(text, m6.start(), end):
+                        v6.append((m6.start(), end))
         if "." in text and has_digit(text):
             for run in number_runs(text).with_digits(4, 12):
                 m = _IPV4.match(text, run.start, run.end)
@@ -56,6 +61,29 @@ class IpAddressDetector(BuiltinDetector):
             found.extend(self._finding(s, e) for s, e in v6)
             found.sort(key=lambda f: f.start)
         return found
+
+
+def _colon_runs(text: str) -> list[tuple[int, int]]:
+    """The maximal runs of hex digits and colons that hold two colons at most four hex digits
+    apart.
+
+    Only these can hold an IPv6 address; prose has hex-letter runs ("face", "de") in almost
+    every word, and matching each of them cost more than the rest of the detector.
+    """
+    runs: list[tuple[int, int]] = []
+    covered = -1
+    for pair in _COLON_PAIR.finditer(text):
+        colon = pair.start()
+        if colon < covered:
+            continue
+        start = colon
+        while start > 0 and text[start - 1] in _HEX_COLON:
+            start -= 1
+        match = _HEX_COLON_RUN.match(text, colon)
+        covered = colon + 1 if match is None else match.end()
+        if text.count(":", start, covered) >= 2:
+            runs.append((start, covered))
+    return runs
 
 
 def _ipv4_kept(text: str, start: int, end: int) -> bool:
@@ -78,7 +106,7 @@ def _ipv4_kept(text: str, start: int, end: int) -> bool:
     return not (
         address.is_unspecified
         or address.is_loopback
-        or address == ipaddress.IPv4Address("255.255.255.255")
+        or int(address) == _BROADCAST
         or _is_netmask(int(address))
     )
 
