@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from pathlib import Path
@@ -279,3 +280,25 @@ async def test_a_detector_past_its_time_budget_refuses_the_request(
         [record] = gateway.audit()
         assert record["status"] == 503
         assert record["error_class"] == "detector_timeout"
+
+
+async def test_a_request_cancelled_before_its_answer_is_still_audited(gateway: Gateway) -> None:
+    started = asyncio.Event()
+    vendor = gateway.fakes["vendor-model"]
+    answer = vendor.complete
+
+    async def slow(request: object) -> object:
+        started.set()
+        await asyncio.sleep(30)
+        return await answer(request)  # type: ignore[arg-type]
+
+    vendor.complete = slow  # type: ignore[assignment,method-assign]
+    call = asyncio.create_task(gateway.chat("hello"))
+    await started.wait()
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    [record] = gateway.audit()
+    assert record["status"] == 499
+    assert record["error_class"] == "cancelled"
+    assert record["model_id"] == "vendor-model"

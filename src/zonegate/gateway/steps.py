@@ -7,12 +7,14 @@ allowed or denied, and a non-streaming response is released only after its recor
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 from starlette.datastructures import Headers
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
@@ -78,6 +80,12 @@ class Pipeline:
             )
             facts.fail(internal)
             response = self.error_response(internal)
+        except BaseException:  # cancelled (shutdown, a caller that gave up): still on record
+            facts.status, facts.error_class = 499, "cancelled"
+            facts.error_message = "the request was cancelled before it was answered"
+            with anyio.CancelScope(shield=True), contextlib.suppress(ServiceUnavailable):
+                await self._audit(facts)
+            raise
         if isinstance(response, SSEResponse):
             return response  # audited by the stream itself, before [DONE]
         try:
