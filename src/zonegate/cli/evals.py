@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import typer
 
-from zonegate.cli import eval_plan
+from zonegate.cli import eval_plan, eval_run, eval_suites
 
 app = typer.Typer(
     help="Evaluate models on versioned suites and compare them with statistical gates.",
     no_args_is_help=True,
 )
+app.command("suites")(eval_suites.suites)
+app.command("run")(eval_run.run)
+app.command("runs")(eval_run.runs)
+app.command("show")(eval_run.show)
 app.command("plan")(eval_plan.plan)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
+from zonegate.store import eval_tables  # noqa: F401 - registers its tables on metadata
 from zonegate.store.db import Database
 from zonegate.store.tables import metadata
 
