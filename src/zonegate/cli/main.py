@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from zonegate.cli import audit, config_cmd, evals, explain, keys, models, serve
+from zonegate.cli import audit, config_cmd, drift, evals, explain, keys, models, serve
 
 app = typer.Typer(
     name="zonegate",
@@ -20,3 +20,4 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(audit.app, name="audit")
 app.add_typer(models.app, name="models")
 app.add_typer(evals.app, name="eval")
+app.add_typer(drift.app, name="drift")

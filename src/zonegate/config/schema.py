@@ -344,6 +344,31 @@ class ToolPolicy(Strict):
     )
 
 
+class GateConfig(Strict):
+    """What a model must show on the route's suite before it may serve the route."""
+
+    suite: str = Field(description="Suite name (a shipped example or one under the suite paths).")
+    incumbent: str | None = Field(
+        None, description="Model compared against; default: the route's model serving now."
+    )
+    margin: float = Field(
+        0.02, gt=0, lt=1, description="Largest rise in the failure rate that still passes."
+    )
+    alpha: float = Field(0.05, gt=0, lt=0.5, description="One-sided level of the test.")
+    min_items: int = Field(100, ge=1, description="Fewest paired items a verdict rests on.")
+    latency_p95_ms: float | None = Field(None, gt=0, description="Ceiling on p95 latency.")
+    cost_per_1k_requests: Decimal | None = Field(
+        None, ge=0, description="Ceiling on cost per 1,000 requests, in the model's currency."
+    )
+
+
+class DriftConfig(Strict):
+    """A canary suite re-run against the route's API models to catch silent changes."""
+
+    suite: str = Field(description="Suite name; keep it small (it runs with the cache off).")
+    alpha: float = Field(0.05, gt=0, lt=1, description="Level of McNemar's test on flips.")
+
+
 class RouteConfig(Strict):
     """A named workload: callers ask for it, the policy picks among its candidates."""
 
@@ -359,6 +384,10 @@ class RouteConfig(Strict):
     tools: ToolPolicy | None = Field(
         None, description="Tool-call checks on the model's answer (none when omitted)."
     )
+    gate: GateConfig | None = Field(
+        None, description="Evidence a model needs before 'zonegate promote' puts it first."
+    )
+    drift: DriftConfig | None = Field(None, description="Canary suite for 'zonegate drift run'.")
     description: str = ""
 
 
