@@ -13,7 +13,7 @@ from sqlalchemy.exc import OperationalError
 
 from tests.store.backends import scalar
 from zonegate.errors import ServiceUnavailable
-from zonegate.store import eval_tables  # noqa: F401 - registers its tables on metadata
+from zonegate.store import eval_tables, route_tables  # noqa: F401 - register their tables
 from zonegate.store.db import Database, normalize_url
 from zonegate.store.tables import metadata
 
@@ -57,7 +57,7 @@ def test_bad_settings_are_refused(tmp_path: Path) -> None:
 
 def test_migrate_is_idempotent_and_matches_the_tables(db: Database) -> None:
     db.migrate()  # the fixture migrated once already
-    assert scalar(db, "SELECT version_num FROM alembic_version") == "0002"
+    assert scalar(db, "SELECT version_num FROM alembic_version") == "0003"
     assert scalar(db, "SELECT count(*) FROM alembic_version") == 1
     with db.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
@@ -93,7 +93,7 @@ def test_concurrent_first_starts_migrate_once(db_url: str) -> None:
         t.join()
     try:
         assert errors == []
-        assert scalar(databases[0], "SELECT version_num FROM alembic_version") == "0002"
+        assert scalar(databases[0], "SELECT version_num FROM alembic_version") == "0003"
     finally:
         for d in databases:
             d.dispose()

@@ -15,7 +15,7 @@ from sqlalchemy import inspect
 from tests.store.backends import scalar
 from zonegate.errors import InvalidRequest, NotFound
 from zonegate.ids import new_id
-from zonegate.store import eval_tables
+from zonegate.store import eval_tables, route_tables  # noqa: F401 - register their tables
 from zonegate.store.db import Database
 from zonegate.store.eval_repo import AttemptResult, CachedOutput, EvalRepository, RunInfo
 from zonegate.store.tables import metadata
@@ -69,7 +69,7 @@ def make_result(item: str = "a", attempt: int = 0, **overrides: Any) -> AttemptR
 
 
 def test_migration_creates_the_eval_tables_as_defined(db: Database) -> None:
-    assert scalar(db, "SELECT version_num FROM alembic_version") == "0002"
+    assert scalar(db, "SELECT version_num FROM alembic_version") == "0003"
     assert eval_tables.eval_runs.metadata is metadata
     with db.engine.connect() as conn:
         names = set(inspect(conn).get_table_names())

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import typer
 
-from zonegate.cli import audit, config_cmd, drift, evals, explain, keys, models, serve
+from zonegate.cli import (
+    audit,
+    config_cmd,
+    drift,
+    evals,
+    explain,
+    keys,
+    models,
+    promote,
+    serve,
+)
 
 app = typer.Typer(
     name="zonegate",
@@ -15,6 +25,9 @@ app = typer.Typer(
 )
 app.command("serve")(serve.serve)
 app.command("explain")(explain.explain)
+app.command("promote")(promote.promote)
+app.command("rollback")(promote.rollback)
+app.command("routes")(promote.routes)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(keys.app, name="keys")
 app.add_typer(audit.app, name="audit")

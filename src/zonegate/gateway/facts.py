@@ -50,6 +50,7 @@ class RequestFacts:
     error_message: str | None = None
     guard_verdicts: dict[str, Any] = field(default_factory=dict)
     injection_label: str | None = None
+    promotion_id: str | None = None  # the promotion that ordered the route's candidates
 
     def fail(self, exc: ZonegateError) -> None:
         self.status = exc.status
@@ -102,4 +103,5 @@ class RequestFacts:
             error_message=self.error_message,
             guard_verdicts=self.guard_verdicts,
             stream=self.stream,
+            promotion_id=self.promotion_id,
         )

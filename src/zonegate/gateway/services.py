@@ -14,6 +14,7 @@ from zonegate.gateway.auth import Authenticator
 from zonegate.gateway.health import HealthMonitor, ModelHealth
 from zonegate.gateway.metrics import GatewayMetrics
 from zonegate.gateway.resilience import ModelGuards
+from zonegate.gateway.route_state import RouteState
 from zonegate.guards.classify import Classifier
 from zonegate.guards.injection import InjectionScorer
 from zonegate.guards.registry import load_detectors
@@ -24,6 +25,7 @@ from zonegate.providers.base import Provider
 from zonegate.providers.registry import ProviderRegistry
 from zonegate.store.db import Database
 from zonegate.store.keys import KeyInfo, KeyRepository
+from zonegate.store.route_repo import RouteRepository
 
 
 @dataclass
@@ -42,6 +44,7 @@ class GatewayServices:
     health: ModelHealth
     monitor: HealthMonitor
     metrics: GatewayMetrics
+    route_state: RouteState  # promotions from the database, re-read every few seconds
     _principals: dict[tuple[str, str, str], PrincipalView] = field(default_factory=dict)
 
     def principal(self, key: KeyInfo) -> PrincipalView:
@@ -102,4 +105,5 @@ def build_services(
         health=health,
         monitor=HealthMonitor(config, providers, health),
         metrics=GatewayMetrics(guards, health, lambda: writer.healthy),
+        route_state=RouteState(RouteRepository(db), views),
     )

@@ -68,6 +68,7 @@ class Pipeline:
     async def handle(self, request: Request) -> Response | SSEResponse:
         facts = RequestFacts(self.endpoint, trace_id=request.headers.get("traceparent"))
         try:
+            await self.s.route_state.refresh()
             response = await self._run(request, facts)
         except ZonegateError as exc:
             facts.fail(exc)
@@ -153,7 +154,9 @@ class Pipeline:
         injection_suspected: bool = False,
     ) -> Allow:
         """The policy's decision; a denial is raised. Nothing is sent while the audit store is
-        failing, as the request could not be recorded."""
+        failing, as the request could not be recorded. The route's order is the one its
+        promotion in force gives (``route_state``); the permitted set is the config's."""
+        routing = self.s.route_state.current
         decision = decide(
             PolicyInput(
                 principal=principal,
@@ -165,13 +168,14 @@ class Pipeline:
                 finding_ranks=classified.found.ranks,
                 injection_suspected=injection_suspected,
             ),
-            self.s.views,
+            routing.views,
         )
         facts.guard_verdicts["policy"] = {c.model_id: c.verdict.value for c in decision.candidates}
         if isinstance(decision, Deny):
             facts.decision, facts.reason_code = "deny", decision.reason.value
             raise _denial(decision, model)
         facts.decision, facts.reason_code = "allow", "permitted"
+        facts.promotion_id = routing.promotion_for(model)
         if not self.s.writer.healthy:
             raise ServiceUnavailable(
                 "the audit store is failing, so no request is sent upstream until it recovers",

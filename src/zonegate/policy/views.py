@@ -7,7 +7,7 @@ instead of lists, one ``RouteView`` per directly addressable model) is computed 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from zonegate.config.schema import Config
@@ -73,6 +73,23 @@ def build_views(config: Config) -> PolicyViews:
         models=MappingProxyType(models),
         routes=MappingProxyType(routes),
     )
+
+
+def with_preferred(views: PolicyViews, preferred: Mapping[str, str]) -> PolicyViews:
+    """``views`` with each route's ``preferred[route]`` moved to the front of its candidates.
+
+    How a promotion reaches ``decide`` without making it read anything: the order changes, the
+    permitted set never does. A route or model not in ``views`` (the config changed since the
+    promotion) is ignored, so a promotion can never add a candidate.
+    """
+    routes = dict(views.routes)
+    for name, model_id in preferred.items():
+        route = routes.get(name)
+        if route is None or model_id not in route.candidates or route.candidates[0] == model_id:
+            continue
+        rest = tuple(c for c in route.candidates if c != model_id)
+        routes[name] = replace(route, candidates=(model_id, *rest))
+    return replace(views, routes=MappingProxyType(routes))
 
 
 def principal_view(

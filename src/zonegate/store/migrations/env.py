@@ -10,7 +10,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from zonegate.store import eval_tables  # noqa: F401 - registers its tables on metadata
+from zonegate.store import eval_tables, route_tables  # noqa: F401 - register their tables
 from zonegate.store.db import Database
 from zonegate.store.tables import metadata
 
