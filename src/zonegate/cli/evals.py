@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from zonegate.cli import eval_compare, eval_plan, eval_run, eval_suites
+from zonegate.cli import eval_compare, eval_plan, eval_report, eval_run, eval_suites
 
 app = typer.Typer(
     help="Evaluate models on versioned suites and compare them with statistical gates.",
@@ -17,3 +17,6 @@ app.command("runs")(eval_run.runs)
 app.command("show")(eval_run.show)
 app.command("compare")(eval_compare.compare)
 app.command("plan")(eval_plan.plan)
+app.command("report")(eval_report.report)
+app.command("export")(eval_report.export)
+app.command("import")(eval_report.import_)
