@@ -12,12 +12,13 @@ import io
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING
 
 from zonegate.evals.report.model import Rate, Report, RunReport
+
+if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn, not with the CLI
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 DPI = 100
 CANDIDATE, INCUMBENT, OTHER = "#1f6fb4", "#e07b22", "#7f7f7f"
@@ -49,6 +50,9 @@ def make_plots(report: Report) -> list[Plot]:
 
 @contextmanager
 def _figure(width: float, height: float) -> Iterator[Figure]:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
     FigureCanvasAgg(figure)
     try:
