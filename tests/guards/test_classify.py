@@ -15,13 +15,15 @@ from zonegate.guards.classify import (
     LocatedFinding,
     collect_texts,
 )
-from zonegate.guards.detectors import contact as contact_module
-from zonegate.guards.detectors import credentials as credentials_module
-from zonegate.guards.detectors import national_ids as ids_module
-from zonegate.guards.detectors import network as network_module
-from zonegate.guards.detectors import phone as phone_module
-from zonegate.guards.detectors import pii as pii_module
-from zonegate.guards.detectors import secrets as secrets_module
+from zonegate.guards.detectors import (
+    contact as contact_module,
+    credentials as credentials_module,
+    national_ids as ids_module,
+    network as network_module,
+    phone as phone_module,
+    pii as pii_module,
+    secrets as secrets_module,
+)
 from zonegate.guards.detectors._base import BuiltinDetector
 from zonegate.guards.detectors.pii import EmailDetector, PaymentCardDetector
 from zonegate.guards.detectors.secrets import AwsAccessKeyDetector

@@ -13,8 +13,7 @@ import httpx
 import openai
 import pytest
 from google import genai
-from google.genai import errors as genai_errors
-from google.genai import types as genai_types
+from google.genai import errors as genai_errors, types as genai_types
 
 from tests.support.processes import Upstream, start_upstream
 from tests.support.upstream_client import (

@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 from anthropic.types import RawMessageStreamEvent
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from openai.lib.streaming.chat import ChatCompletionStreamState
 from openai.types.chat import ChatCompletionChunk as OpenAIChunk
 from pydantic import TypeAdapter

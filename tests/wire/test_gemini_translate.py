@@ -13,8 +13,7 @@ from typing import Any, Literal
 
 import pytest
 from google.genai import types as g
-from openai.types.chat import ChatCompletion as OpenAICompletion
-from openai.types.chat import ChatCompletionChunk as OpenAIChunk
+from openai.types.chat import ChatCompletion as OpenAICompletion, ChatCompletionChunk as OpenAIChunk
 from pydantic import BaseModel
 
 from zonegate.errors import InvalidRequest, UpstreamError

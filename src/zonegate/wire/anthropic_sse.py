@@ -19,9 +19,9 @@ from zonegate.errors import UpstreamError
 from zonegate.wire.anthropic_translate import (
     anthropic_error_body,
     anthropic_usage,
+    message_id as anthropic_message_id,
     stop_reason,
 )
-from zonegate.wire.anthropic_translate import message_id as anthropic_message_id
 from zonegate.wire.openai_chat import ChatCompletionChunk, Delta, Usage
 
 Event = dict[str, Any]

@@ -3,8 +3,7 @@ from __future__ import annotations
 import itertools
 import json
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from zonegate.guards.transforms import MAX_PLACEHOLDER, Pseudonyms, StreamRestorer
 

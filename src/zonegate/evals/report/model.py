@@ -26,8 +26,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from zonegate.errors import ZonegateError
-from zonegate.evals.gate import GateSettings, judge
-from zonegate.evals.gate import Verdict as GateVerdict
+from zonegate.evals.gate import GateSettings, Verdict as GateVerdict, judge
 from zonegate.evals.report.reading import Reading, read_tests
 from zonegate.evals.run_portable import StoredRun, stored_run
 from zonegate.evals.stats import (

@@ -18,8 +18,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from jsonschema import exceptions as schema_errors
-from jsonschema import validators
+from jsonschema import exceptions as schema_errors, validators
 from jsonschema.protocols import Validator
 from pydantic import Field
 from referencing.exceptions import Unresolvable

@@ -9,8 +9,7 @@ from __future__ import annotations
 import re
 from types import MappingProxyType
 
-from stdnum import iban as stdnum_iban
-from stdnum import numdb
+from stdnum import iban as stdnum_iban, numdb
 
 from zonegate.guards.base import Finding
 from zonegate.guards.detectors._base import WORD_CHARS, BuiltinDetector

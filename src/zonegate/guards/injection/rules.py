@@ -15,13 +15,16 @@ from __future__ import annotations
 
 from typing import Final
 
-from zonegate.guards.injection.rule_engine import SEP as _S
-from zonegate.guards.injection.rule_engine import WORD as _W
-from zonegate.guards.injection.rule_engine import Rule, match_rules
-from zonegate.guards.injection.rule_engine import any_of as _any
-from zonegate.guards.injection.rule_engine import gap as _gap
-from zonegate.guards.injection.rule_engine import make_rule as _rule
-from zonegate.guards.injection.rule_engine import set_of as _set
+from zonegate.guards.injection.rule_engine import (
+    SEP as _S,
+    WORD as _W,
+    Rule,
+    any_of as _any,
+    gap as _gap,
+    make_rule as _rule,
+    match_rules,
+    set_of as _set,
+)
 
 __all__ = ["PHRASE_RULES", "STRUCTURE_RULES", "Rule", "match_rules"]
 

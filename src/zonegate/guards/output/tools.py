@@ -12,8 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from jsonschema import exceptions as schema_errors
-from jsonschema import validators
+from jsonschema import exceptions as schema_errors, validators
 
 from zonegate.errors import UpstreamError
 
