@@ -10,6 +10,7 @@ import typer
 from typer.testing import CliRunner
 
 from zonegate.cli.eval_suites import suites
+from zonegate.cli.main import app
 from zonegate.evals.suite import EXAMPLES_DIR, load_suite, short_version
 
 
@@ -101,3 +102,17 @@ def test_nothing_found(tmp_path: Path) -> None:
     assert code == 2
     assert json.loads(out) == []
     assert "not a suite: the directory holds no suite.yaml" in err
+
+
+def test_export_suite_writes_a_file_that_is_the_same_suite(tmp_path: Path) -> None:
+    out = tmp_path / "exported" / "capitals.suite.jsonl"
+    result = CliRunner().invoke(app, ["eval", "export-suite", "capitals", "-o", str(out)])
+    assert result.exit_code == 0, result.stderr
+    original = load_suite(EXAMPLES_DIR / "capitals")
+    assert load_suite(out).version == original.version
+    header = json.loads(out.read_text(encoding="utf-8").splitlines()[0])
+    assert header["items"] == len(original.items)
+
+    missing = CliRunner().invoke(app, ["eval", "export-suite", "no-such-suite"])
+    assert missing.exit_code == 2
+    assert "no suite named 'no-such-suite'" in " ".join(missing.stderr.split())

@@ -1,7 +1,9 @@
-"""``zonegate eval suites``: the evaluation suites found, with their versions."""
+"""``zonegate eval suites`` and ``eval export-suite``: the suites found, with their versions, and
+a suite as portable JSONL."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,7 +13,14 @@ from rich.table import Table
 
 from zonegate.cli.common import JsonOption, print_json, stderr
 from zonegate.errors import ConfigError, ConfigProblem
-from zonegate.evals.suite import EXAMPLES_DIR, load_suite, short_version, suite_paths
+from zonegate.evals.suite import (
+    EXAMPLES_DIR,
+    export_text,
+    load_suite,
+    resolve_suite,
+    short_version,
+    suite_paths,
+)
 from zonegate.evals.types import Suite
 
 PathsArgument = Annotated[
@@ -90,3 +99,34 @@ def _row(path: Path, suite: Suite) -> dict[str, Any]:
         "parameters": dict(suite.parameters),
         "path": str(path),
     }
+
+
+def export_suite(
+    suite: Annotated[str, typer.Argument(help="A suite name, or the path of a suite.")],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="File to write (default: standard output).", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """Write a suite as portable JSONL (a header line, then one chat-formatted item per line).
+
+    The file is itself a suite: `zonegate eval run FILE` and `eval suites FILE` read it, with the
+    same version; other tools read its items as ordinary chat JSONL."""
+    try:
+        loaded = resolve_suite(suite)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            stderr.print(f"[red]{problem}[/red]")
+        raise typer.Exit(2) from exc
+    text = export_text(loaded)
+    if output is None:
+        sys.stdout.write(text)
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+    stderr.print(
+        f"wrote {output}: suite {loaded.name} {short_version(loaded.version)}, "
+        f"{len(loaded.items)} items"
+    )

@@ -12,6 +12,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 app.command("suites")(eval_suites.suites)
+app.command("export-suite")(eval_suites.export_suite)
 app.command("run")(eval_run.run)
 app.command("runs")(eval_run.runs)
 app.command("show")(eval_run.show)
