@@ -4,10 +4,8 @@ JSON, usage, finish reasons), and how each failure maps onto the gateway's error
 
 from __future__ import annotations
 
-import asyncio
 import json
-import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -17,18 +15,41 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from tests.providers.conftest import UPSTREAM_KEY, anthropic_config, compat_config, resolve_secret
+from tests.providers.vendor_support import (
+    StartedProviders,
+    chat,
+    check_close_disconnects,
+    check_lifecycle,
+    check_malformed_header_refused,
+    check_missing_credential_refused,
+    check_read_timeout,
+    check_reset_before_answer,
+    check_reset_midway,
+    check_small_pool,
+    check_status_error,
+    check_too_large_refused,
+    check_total_deadline_midway,
+    check_unreachable,
+    collect,
+    drain,
+    finishes_of,
+    marker,
+    own_burst_count,
+    serve,
+    text_of,
+)
 from tests.support.processes import Upstream, free_port
 from zonegate.config.schema import AnthropicProviderConfig, Timeouts
-from zonegate.errors import InvalidRequest, UpstreamError, UpstreamTimeout
+from zonegate.errors import InvalidRequest, UpstreamError
 from zonegate.providers.anthropic_messages import AnthropicProvider
 from zonegate.providers.base import HealthCheckable, Provider, ProviderStartError
 from zonegate.providers.registry import ProviderRegistry
 from zonegate.wire.anthropic_outbound import ANTHROPIC_VERSION, JSON_OBJECT_INSTRUCTION
-from zonegate.wire.openai_chat import ChatCompletionChunk, ChatCompletionRequest
+from zonegate.wire.openai_chat import ChatCompletionChunk
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-Factory = Callable[..., Any]
+Factory = StartedProviders[AnthropicProvider]
 MODEL = "claude-sonnet-4-5-20250929"
 WEATHER_TOOL = {
     "type": "function",
@@ -51,48 +72,14 @@ WEATHER_TOOL = {
 @pytest_asyncio.fixture(loop_scope="session")
 async def make(upstream: Upstream) -> AsyncIterator[Factory]:
     """Build and start providers against the upstream (or another URL); closed afterwards."""
-    started: list[AnthropicProvider] = []
 
-    async def build(model: str = MODEL, base_url: str | None = None, **settings: Any) -> Any:
-        config = anthropic_config(base_url or upstream.base_url, model, **settings)
-        provider = AnthropicProvider("anthropic-test", config, resolve_secret)
-        await provider.start()
-        started.append(provider)
-        return provider
+    def build(base_url: str, model: str, settings: dict[str, Any]) -> AnthropicProvider:
+        config = anthropic_config(base_url, model, **settings)
+        return AnthropicProvider("anthropic-test", config, resolve_secret)
 
-    yield build
-    for provider in started:
-        await provider.aclose()
-
-
-def chat(text: str = "Hello there", **params: Any) -> ChatCompletionRequest:
-    messages = params.pop("messages", [{"role": "user", "content": text}])
-    return ChatCompletionRequest.model_validate(
-        {"model": "caller-model", "messages": messages, **params}
-    )
-
-
-async def collect(stream: AsyncIterator[ChatCompletionChunk]) -> list[ChatCompletionChunk]:
-    return [chunk async for chunk in stream]
-
-
-async def drain(
-    stream: AsyncIterator[ChatCompletionChunk], into: list[ChatCompletionChunk]
-) -> None:
-    async for chunk in stream:
-        into.append(chunk)
-
-
-def text_of(chunks: list[ChatCompletionChunk]) -> str:
-    return "".join(c.delta.content or "" for chunk in chunks for c in chunk.choices)
-
-
-def finishes_of(chunks: list[ChatCompletionChunk]) -> list[str]:
-    return [c.finish_reason for chunk in chunks for c in chunk.choices if c.finish_reason]
-
-
-def marker() -> str:
-    return f"marker-{uuid.uuid4().hex}"
+    providers = StartedProviders(build, upstream.base_url, MODEL)
+    yield providers
+    await providers.aclose()
 
 
 def received_with(upstream: Upstream, text: str) -> dict[str, Any]:
@@ -106,11 +93,6 @@ def received_with(upstream: Upstream, text: str) -> dict[str, Any]:
 
 def user_turn(text: str) -> dict[str, Any]:
     return {"role": "user", "content": [{"type": "text", "text": text}]}
-
-
-def own_burst_count() -> dict[str, str]:
-    """A header that gives a test its own burst count on the upstream."""
-    return {"x-test-id": uuid.uuid4().hex}
 
 
 # -- what Anthropic's API receives ----------------------------------------------------------------
@@ -474,23 +456,7 @@ async def test_what_anthropic_cannot_take_is_refused_before_sending(
 async def test_upstream_failures_are_upstream_errors(
     make: Factory, status: int, code: str, retryable: bool
 ) -> None:
-    provider = await make(model=f"status-{status}")
-    with pytest.raises(UpstreamError) as caught:
-        await provider.complete(chat())
-    error = caught.value
-    assert type(error) is UpstreamError
-    assert error.status == 502
-    assert error.code == code
-    assert error.retryable is retryable
-    assert f"HTTP {status}" in error.message
-    assert "simulated" not in error.message  # Anthropic's body is not passed on
-
-    stream = provider.stream(chat())
-    with pytest.raises(UpstreamError) as caught_stream:
-        await anext(stream)
-    assert caught_stream.value.code == code
-    assert caught_stream.value.retryable is retryable
-    await stream.aclose()
+    await check_status_error(await make(model=f"status-{status}"), status, code, retryable)
 
 
 async def test_a_burst_of_overload_passes_with_the_upstreams_wait(make: Factory) -> None:
@@ -588,34 +554,15 @@ async def test_error_event_mid_stream_is_an_upstream_error(make: Factory) -> Non
 
 
 async def test_connection_reset_before_the_answer(make: Factory) -> None:
-    provider = await make(model="reset")
-    with pytest.raises(UpstreamError) as caught:
-        await provider.complete(chat())
-    assert caught.value.code == "upstream_connection_error"
-    assert caught.value.retryable is False  # the request may have been served
+    await check_reset_before_answer(await make(model="reset"))
 
 
 async def test_connection_reset_midway(make: Factory) -> None:
-    provider = await make(model="reset-after-2")
-    received: list[ChatCompletionChunk] = []
-    with pytest.raises(UpstreamError) as caught:
-        await drain(provider.stream(chat()), into=received)
-    assert caught.value.code == "upstream_connection_error"
-    assert text_of(received) == "Hello from"
-
-    with pytest.raises(UpstreamError) as caught_plain:
-        await provider.complete(chat())  # half the body, then the reset
-    assert caught_plain.value.code == "upstream_connection_error"
+    await check_reset_midway(await make(model="reset-after-2"))
 
 
 async def test_answers_over_max_response_bytes_are_refused(make: Factory) -> None:
-    provider = await make(model="huge-1", max_response_bytes=32 * 1024)
-    with pytest.raises(UpstreamError) as caught:
-        await provider.complete(chat())
-    assert caught.value.code == "upstream_response_too_large"
-    with pytest.raises(UpstreamError) as caught_stream:
-        await collect(provider.stream(chat()))
-    assert caught_stream.value.code == "upstream_response_too_large"
+    await check_too_large_refused(await make(model="huge-1", max_response_bytes=32 * 1024))
 
 
 async def test_large_answers_within_max_response_bytes_are_read_whole(make: Factory) -> None:
@@ -628,58 +575,27 @@ async def test_large_answers_within_max_response_bytes_are_read_whole(make: Fact
 
 
 async def test_unreachable_upstream(make: Factory) -> None:
-    provider = await make(base_url=f"http://127.0.0.1:{free_port()}/v1")
-    with pytest.raises(UpstreamError, match="cannot reach the upstream") as caught:
-        await provider.complete(chat())
-    assert caught.value.code == "upstream_unreachable"
-    assert caught.value.retryable is True
-    stream = provider.stream(chat())
-    with pytest.raises(UpstreamError) as caught_stream:
-        await anext(stream)
-    assert caught_stream.value.code == "upstream_unreachable"
-    await stream.aclose()
+    await check_unreachable(await make(base_url=f"http://127.0.0.1:{free_port()}/v1"))
 
 
 async def test_slow_upstream_past_the_read_timeout(make: Factory) -> None:
     provider = await make(model="sleep-5", timeouts=Timeouts(connect=2.0, read=0.3, total=20.0))
-    with pytest.raises(UpstreamTimeout, match=r"timeouts\.read") as caught:
-        await provider.complete(chat())
-    assert caught.value.status == 504
+    await check_read_timeout(provider)
 
 
 async def test_stream_past_the_total_deadline_times_out_midway(make: Factory) -> None:
     provider = await make(model="drip-0.05", timeouts=Timeouts(connect=2.0, read=30.0, total=0.5))
-    received: list[ChatCompletionChunk] = []
-    with pytest.raises(UpstreamTimeout, match=r"timeouts\.total"):
-        await drain(provider.stream(chat()), into=received)
-    assert 0 < len(received) < 1000
+    await check_total_deadline_midway(provider)
 
 
 async def test_closing_the_stream_disconnects_from_the_upstream(
     upstream: Upstream, make: Factory
 ) -> None:
-    provider = await make(model="drip-0.02")
-    text = marker()
-    stream = provider.stream(chat(text))
-    for _ in range(3):
-        await anext(stream)
-    await stream.aclose()
-
-    def ended() -> list[dict[str, Any]]:
-        return [e for e in upstream.stream_ends() if e["user"] == text]
-
-    async with asyncio.timeout(30):
-        while not ended():  # noqa: ASYNC110 - polling another process's file
-            await asyncio.sleep(0.02)
-    [end] = ended()
-    assert end["complete"] is False
-    assert end["tokens_sent"] < 1000
+    await check_close_disconnects(await make(model="drip-0.02"), upstream)
 
 
 async def test_many_concurrent_requests_share_a_small_pool(make: Factory) -> None:
-    provider = await make(max_connections=4)
-    responses = await asyncio.gather(*(provider.complete(chat()) for _ in range(40)))
-    assert {r.choices[0].message.content for r in responses} == {"Hello from the upstream."}
+    await check_small_pool(await make(max_connections=4))
 
 
 # -- event sequences the test upstream does not send ----------------------------------------------
@@ -730,17 +646,8 @@ async def fixed_stream(body: bytes) -> AsyncIterator[str]:
     async def reply(_: web.Request) -> web.Response:
         return web.Response(body=body, content_type="text/event-stream")
 
-    app = web.Application()
-    app.router.add_post("/v1/messages", reply)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        host, port = runner.addresses[0][:2]
-        yield f"http://{host}:{port}/v1"
-    finally:
-        await runner.cleanup()
+    async with serve("/v1/messages", reply) as root:
+        yield f"{root}/v1"
 
 
 @pytest.mark.parametrize(
@@ -833,30 +740,20 @@ async def test_config_refuses(settings: dict[str, Any]) -> None:
 
 async def test_missing_credential_refuses_to_start_naming_the_reference() -> None:
     config = anthropic_config("http://127.0.0.1:9/v1", api_key="env:ZG_TEST_NOT_SET")
-    provider = AnthropicProvider("anthropic-test", config, resolve_secret)
-    with pytest.raises(
-        ProviderStartError, match=r"api_key credential reference 'env:ZG_TEST_NOT_SET'"
-    ):
-        await provider.start()
+    await check_missing_credential_refused(
+        AnthropicProvider("anthropic-test", config, resolve_secret)
+    )
 
 
 async def test_malformed_header_refuses_to_start() -> None:
     config = anthropic_config("http://127.0.0.1:9/v1", headers={"X-Team": "a\r\nX-Injected: 1"})
-    provider = AnthropicProvider("anthropic-test", config, resolve_secret)
-    with pytest.raises(ProviderStartError, match="header 'X-Team' is not a valid HTTP header"):
-        await provider.start()
+    await check_malformed_header_refused(
+        AnthropicProvider("anthropic-test", config, resolve_secret)
+    )
 
 
 async def test_lifecycle(make: Factory) -> None:
-    provider = await make()
-    await provider.start()  # idempotent
-    assert (await provider.complete(chat())).choices
-    await provider.aclose()
-    with pytest.raises(RuntimeError, match="not started"):
-        await provider.complete(chat())
-    stream = provider.stream(chat())
-    with pytest.raises(RuntimeError, match="not started"):
-        await anext(stream)
+    await check_lifecycle(await make())
 
 
 async def test_rejects_another_providers_config() -> None:

@@ -16,11 +16,17 @@ from tests.providers.conftest import UPSTREAM_KEY, compat_config, gemini_config,
 from tests.providers.gemini_helpers import (
     MODEL,
     GeminiProviders,
+    gemini_providers,
+    received_with,
+)
+from tests.providers.vendor_support import (
     chat,
+    check_lifecycle,
+    check_malformed_header_refused,
+    check_missing_credential_refused,
     collect,
     finishes_of,
     marker,
-    received_with,
     text_of,
 )
 from tests.support.processes import Upstream
@@ -52,7 +58,7 @@ WEATHER_TOOL = {
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def make(upstream: Upstream) -> AsyncIterator[GeminiProviders]:
-    providers = GeminiProviders(upstream)
+    providers = gemini_providers(upstream)
     yield providers
     await providers.aclose()
 
@@ -390,30 +396,16 @@ async def test_config_refuses_keys_in_the_open_and_odd_model_names(
 
 async def test_missing_credential_refuses_to_start_naming_the_reference() -> None:
     config = gemini_config("http://127.0.0.1:9/v1beta", api_key="env:ZG_TEST_NOT_SET")
-    provider = GeminiProvider("gemini-test", config, resolve_secret)
-    with pytest.raises(
-        ProviderStartError, match=r"api_key credential reference 'env:ZG_TEST_NOT_SET'"
-    ):
-        await provider.start()
+    await check_missing_credential_refused(GeminiProvider("gemini-test", config, resolve_secret))
 
 
 async def test_malformed_header_refuses_to_start() -> None:
     config = gemini_config("http://127.0.0.1:9/v1beta", headers={"X-Team": "a\r\nX-Injected: 1"})
-    provider = GeminiProvider("gemini-test", config, resolve_secret)
-    with pytest.raises(ProviderStartError, match="header 'X-Team' is not a valid HTTP header"):
-        await provider.start()
+    await check_malformed_header_refused(GeminiProvider("gemini-test", config, resolve_secret))
 
 
 async def test_lifecycle(make: GeminiProviders) -> None:
-    provider = await make()
-    await provider.start()  # idempotent
-    assert (await provider.complete(chat())).choices
-    await provider.aclose()
-    with pytest.raises(RuntimeError, match="not started"):
-        await provider.complete(chat())
-    stream = provider.stream(chat())
-    with pytest.raises(RuntimeError, match="not started"):
-        await anext(stream)
+    await check_lifecycle(await make())
 
 
 async def test_rejects_another_providers_config() -> None:

@@ -4,7 +4,6 @@ that the upstream process does not send, from a server in this process."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -13,19 +12,28 @@ import pytest
 import pytest_asyncio
 from aiohttp import web
 
-from tests.providers.gemini_helpers import (
-    GeminiProviders,
+from tests.providers.gemini_helpers import GeminiProviders, gemini_providers
+from tests.providers.vendor_support import (
     chat,
+    check_close_disconnects,
+    check_read_timeout,
+    check_reset_before_answer,
+    check_reset_midway,
+    check_small_pool,
+    check_status_error,
+    check_too_large_refused,
+    check_total_deadline_midway,
+    check_unreachable,
     collect,
     drain,
     finishes_of,
-    marker,
     own_burst_count,
+    serve,
     text_of,
 )
 from tests.support.processes import Upstream, free_port
 from zonegate.config.schema import Timeouts
-from zonegate.errors import InvalidRequest, UpstreamError, UpstreamTimeout
+from zonegate.errors import InvalidRequest, UpstreamError
 from zonegate.wire.openai_chat import ChatCompletionChunk
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -33,7 +41,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def make(upstream: Upstream) -> AsyncIterator[GeminiProviders]:
-    providers = GeminiProviders(upstream)
+    providers = gemini_providers(upstream)
     yield providers
     await providers.aclose()
 
@@ -58,23 +66,7 @@ async def make(upstream: Upstream) -> AsyncIterator[GeminiProviders]:
 async def test_upstream_failures_are_upstream_errors(
     make: GeminiProviders, status: int, code: str, retryable: bool
 ) -> None:
-    provider = await make(model=f"status-{status}")
-    with pytest.raises(UpstreamError) as caught:
-        await provider.complete(chat())
-    error = caught.value
-    assert type(error) is UpstreamError
-    assert error.status == 502
-    assert error.code == code
-    assert error.retryable is retryable
-    assert f"HTTP {status}" in error.message
-    assert "simulated" not in error.message  # Google's body is not passed on
-
-    stream = provider.stream(chat())
-    with pytest.raises(UpstreamError) as caught_stream:
-        await anext(stream)
-    assert caught_stream.value.code == code
-    assert caught_stream.value.retryable is retryable
-    await stream.aclose()
+    await check_status_error(await make(model=f"status-{status}"), status, code, retryable)
 
 
 async def test_a_burst_of_unavailability_passes(make: GeminiProviders) -> None:
@@ -165,89 +157,39 @@ async def test_error_event_mid_stream_is_an_upstream_error(make: GeminiProviders
 
 
 async def test_connection_reset_before_the_answer(make: GeminiProviders) -> None:
-    provider = await make(model="reset")
-    with pytest.raises(UpstreamError) as caught:
-        await provider.complete(chat())
-    assert caught.value.code == "upstream_connection_error"
-    assert caught.value.retryable is False  # the request may have been served
+    await check_reset_before_answer(await make(model="reset"))
 
 
 async def test_connection_reset_midway(make: GeminiProviders) -> None:
-    provider = await make(model="reset-after-2")
-    received: list[ChatCompletionChunk] = []
-    with pytest.raises(UpstreamError) as caught:
-        await drain(provider.stream(chat()), into=received)
-    assert caught.value.code == "upstream_connection_error"
-    assert text_of(received) == "Hello from"
-
-    with pytest.raises(UpstreamError) as caught_plain:
-        await provider.complete(chat())  # half the body, then the reset
-    assert caught_plain.value.code == "upstream_connection_error"
+    await check_reset_midway(await make(model="reset-after-2"))
 
 
 async def test_answers_over_max_response_bytes_are_refused(make: GeminiProviders) -> None:
-    provider = await make(model="huge-1", max_response_bytes=32 * 1024)
-    with pytest.raises(UpstreamError) as caught:
-        await provider.complete(chat())
-    assert caught.value.code == "upstream_response_too_large"
-    with pytest.raises(UpstreamError) as caught_stream:
-        await collect(provider.stream(chat()))
-    assert caught_stream.value.code == "upstream_response_too_large"
+    await check_too_large_refused(await make(model="huge-1", max_response_bytes=32 * 1024))
 
 
 async def test_unreachable_upstream(make: GeminiProviders) -> None:
-    provider = await make(base_url=f"http://127.0.0.1:{free_port()}/v1beta")
-    with pytest.raises(UpstreamError, match="cannot reach the upstream") as caught:
-        await provider.complete(chat())
-    assert caught.value.code == "upstream_unreachable"
-    assert caught.value.retryable is True
-    stream = provider.stream(chat())
-    with pytest.raises(UpstreamError) as caught_stream:
-        await anext(stream)
-    assert caught_stream.value.code == "upstream_unreachable"
-    await stream.aclose()
+    await check_unreachable(await make(base_url=f"http://127.0.0.1:{free_port()}/v1beta"))
 
 
 async def test_slow_upstream_past_the_read_timeout(make: GeminiProviders) -> None:
     provider = await make(model="sleep-5", timeouts=Timeouts(connect=2.0, read=0.3, total=20.0))
-    with pytest.raises(UpstreamTimeout, match=r"timeouts\.read") as caught:
-        await provider.complete(chat())
-    assert caught.value.status == 504
+    await check_read_timeout(provider)
 
 
 async def test_stream_past_the_total_deadline_times_out_midway(make: GeminiProviders) -> None:
     provider = await make(model="drip-0.05", timeouts=Timeouts(connect=2.0, read=30.0, total=0.5))
-    received: list[ChatCompletionChunk] = []
-    with pytest.raises(UpstreamTimeout, match=r"timeouts\.total"):
-        await drain(provider.stream(chat()), into=received)
-    assert 0 < len(received) < 1000
+    await check_total_deadline_midway(provider)
 
 
 async def test_closing_the_stream_disconnects_from_the_upstream(
     upstream: Upstream, make: GeminiProviders
 ) -> None:
-    provider = await make(model="drip-0.02")
-    text = marker()
-    stream = provider.stream(chat(text))
-    for _ in range(3):
-        await anext(stream)
-    await stream.aclose()
-
-    def ended() -> list[dict[str, Any]]:
-        return [e for e in upstream.stream_ends() if e["user"] == text]
-
-    async with asyncio.timeout(30):
-        while not ended():  # noqa: ASYNC110 - polling another process's file
-            await asyncio.sleep(0.02)
-    [end] = ended()
-    assert end["complete"] is False
-    assert end["tokens_sent"] < 1000
+    await check_close_disconnects(await make(model="drip-0.02"), upstream)
 
 
 async def test_many_concurrent_requests_share_a_small_pool(make: GeminiProviders) -> None:
-    provider = await make(max_connections=4)
-    responses = await asyncio.gather(*(provider.complete(chat()) for _ in range(40)))
-    assert {r.choices[0].message.content for r in responses} == {"Hello from the upstream."}
+    await check_small_pool(await make(max_connections=4))
 
 
 # -- Google's error details (bodies the test upstream does not send) ------------------------------
@@ -264,17 +206,8 @@ async def google_error(
     async def reply(_: web.Request) -> web.Response:
         return web.json_response({"error": error}, status=status)
 
-    app = web.Application()
-    app.router.add_post("/v1beta/models/{target}", reply)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        host, port = runner.addresses[0][:2]
-        yield f"http://{host}:{port}/v1beta"
-    finally:
-        await runner.cleanup()
+    async with serve("/v1beta/models/{target}", reply) as root:
+        yield f"{root}/v1beta"
 
 
 async def test_an_invalid_key_is_not_the_callers_fault(make: GeminiProviders) -> None:

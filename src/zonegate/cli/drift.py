@@ -9,7 +9,6 @@ usage or config error, 130 when interrupted. ``status`` shows the last check of 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, NoReturn
@@ -29,10 +28,21 @@ from zonegate.cli.common import (
     print_json,
     stderr,
 )
+from zonegate.cli.eval_common import (
+    INTERRUPTED,
+    USAGE,
+    ConcurrencyOption,
+    JudgeOption,
+    RetriesOption,
+    TeamOption,
+    TimeoutOption,
+    run_in_gateway,
+    scorers_or_exit,
+    suite_or_exit,
+)
 from zonegate.cli.eval_view import RunBar
-from zonegate.config.credentials import CredentialError
 from zonegate.config.load import LoadedConfig
-from zonegate.errors import ConfigError, InvalidRequest, ZonegateError
+from zonegate.errors import InvalidRequest, ZonegateError
 from zonegate.evals.client import open_gateway
 from zonegate.evals.drift import (
     DriftCheck,
@@ -44,17 +54,11 @@ from zonegate.evals.drift import (
     latest_checks,
 )
 from zonegate.evals.runner import EvalRunner, RetryPolicy, RunOptions
-from zonegate.evals.scorers.registry import build_scorers
-from zonegate.evals.suite import resolve_suite
 from zonegate.evals.types import Scorer, Suite
-from zonegate.guards.injection import ModelFileError
-from zonegate.providers.base import ProviderStartError
 from zonegate.store.db import Database
 from zonegate.store.eval_repo import EvalRepository, RunInfo
 
 ALARM = 1
-USAGE = 2
-INTERRUPTED = 130
 
 app = typer.Typer(
     help="Re-run canary suites against API models and raise an alarm when their answers drift.",
@@ -93,20 +97,11 @@ def run(
             show_default=False,
         ),
     ] = None,
-    team: Annotated[
-        str, typer.Option(help="Team of the evaluation key (principal 'eval').")
-    ] = "default",
-    judge: Annotated[
-        str | None,
-        typer.Option(help="Route or model id that judge scorers (model_graded) ask."),
-    ] = None,
-    concurrency: Annotated[int, typer.Option(min=1, help="Requests in flight at once.")] = 4,
-    retries: Annotated[
-        int, typer.Option(min=0, help="Retries per attempt on 429, 5xx and timeouts.")
-    ] = 2,
-    timeout: Annotated[
-        float, typer.Option(min=0.001, help="Seconds one request may take.")
-    ] = 120.0,
+    team: TeamOption = "default",
+    judge: JudgeOption = None,
+    concurrency: ConcurrencyOption = 4,
+    retries: RetriesOption = 2,
+    timeout: TimeoutOption = 120.0,
     config: ConfigOption = None,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
@@ -120,8 +115,8 @@ def run(
     suites: dict[str, tuple[Suite, list[Scorer]]] = {}
     for target in targets:
         if target.suite not in suites:
-            found = _suite(target.suite)
-            suites[target.suite] = (found, _scorers(found))
+            found = suite_or_exit(target.suite)
+            suites[target.suite] = (found, scorers_or_exit(found))
     options = RunOptions(
         concurrency=concurrency,
         retry=RetryPolicy(tries=retries + 1, timeout=timeout),
@@ -159,37 +154,10 @@ def _execute(
                 done.append(await watch.check(p.target, p.suite, p.scorers, p.pinned))
         return done
 
-    try:
-        with bar:
-            return asyncio.run(go())
-    except KeyboardInterrupt:
+    def interrupted() -> NoReturn:
         fail("interrupted: checks finished before this point are recorded", INTERRUPTED)
-    except ZonegateError as exc:
-        fail(exc.message, USAGE)
-    except (ProviderStartError, CredentialError, ModelFileError) as exc:
-        fail(f"cannot start the gateway: {exc}")
-    except ConfigError as exc:
-        _problems(exc)
 
-
-def _suite(ref: str) -> Suite:
-    try:
-        return resolve_suite(ref)
-    except ConfigError as exc:
-        _problems(exc)
-
-
-def _scorers(suite: Suite) -> list[Scorer]:
-    try:
-        return build_scorers(suite)
-    except ConfigError as exc:
-        _problems(exc)
-
-
-def _problems(exc: ConfigError) -> NoReturn:
-    for problem in exc.problems:
-        stderr.print(str(problem), highlight=False, markup=False)
-    raise typer.Exit(USAGE)
+    return run_in_gateway(bar, go, interrupted)
 
 
 def _p(value: Any) -> str:

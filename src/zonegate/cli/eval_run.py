@@ -8,7 +8,6 @@ Ctrl-C stops cleanly and prints the command that resumes the run.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,22 +26,26 @@ from zonegate.cli.common import (
     print_json,
     stderr,
 )
+from zonegate.cli.eval_common import (
+    INTERRUPTED,
+    ConcurrencyOption,
+    JudgeOption,
+    RetriesOption,
+    TeamOption,
+    TimeoutOption,
+    run_in_gateway,
+    scorers_or_exit,
+    suite_or_exit,
+)
 from zonegate.cli.eval_view import RunBar, runs_table, show_document, summary_table
-from zonegate.config.credentials import CredentialError
 from zonegate.config.load import LoadedConfig
-from zonegate.errors import ConfigError, ZonegateError
+from zonegate.errors import ZonegateError
 from zonegate.evals.client import open_gateway
 from zonegate.evals.document import build_document
 from zonegate.evals.runner import EvalRunner, RetryPolicy, RunOptions, check_resumable
-from zonegate.evals.scorers.registry import build_scorers
-from zonegate.evals.suite import resolve_suite
 from zonegate.evals.types import Scorer, Suite
-from zonegate.guards.injection import ModelFileError
-from zonegate.providers.base import ProviderStartError
 from zonegate.store.db import Database
 from zonegate.store.eval_repo import EvalRepository, RunInfo
-
-INTERRUPTED = 130  # the shell's code for a process stopped by Ctrl-C
 
 
 def parse_params(pairs: Sequence[str]) -> dict[str, Any]:
@@ -82,7 +85,7 @@ def run(
         ),
     ] = None,
     repeats: Annotated[int, typer.Option(min=1, help="Attempts per item.")] = 1,
-    concurrency: Annotated[int, typer.Option(min=1, help="Requests in flight at once.")] = 4,
+    concurrency: ConcurrencyOption = 4,
     param: Annotated[
         list[str] | None,
         typer.Option(
@@ -110,19 +113,10 @@ def run(
             show_default=False,
         ),
     ] = None,
-    judge: Annotated[
-        str | None,
-        typer.Option(help="Route or model id that judge scorers (model_graded) ask."),
-    ] = None,
-    team: Annotated[
-        str, typer.Option(help="Team of the evaluation key (principal 'eval').")
-    ] = "default",
-    retries: Annotated[
-        int, typer.Option(min=0, help="Retries per attempt on 429, 5xx and timeouts.")
-    ] = 2,
-    timeout: Annotated[
-        float, typer.Option(min=0.001, help="Seconds one request may take.")
-    ] = 120.0,
+    judge: JudgeOption = None,
+    team: TeamOption = "default",
+    retries: RetriesOption = 2,
+    timeout: TimeoutOption = 120.0,
     config: ConfigOption = None,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
@@ -153,12 +147,12 @@ def run(
                 fail(
                     f"run {previous.run_id} was judged by {previous.judge_model!r}; drop --judge", 2
                 )
-            found = _suite(suite or previous.suite_name)
+            found = suite_or_exit(suite or previous.suite_name)
             try:
                 check_resumable(previous, found, loaded)
             except ZonegateError as exc:
                 fail(exc.message, 2)
-            plan = _Plan(found, _scorers(found), [previous.requested_model], previous)
+            plan = _Plan(found, scorers_or_exit(found), [previous.requested_model], previous)
             options = RunOptions(
                 concurrency=concurrency,
                 retry=options.retry,
@@ -168,13 +162,13 @@ def run(
         else:
             if suite is None:
                 fail("name a suite to run (a path or a suite name), or give --resume RUN_ID", 2)
-            found = _suite(suite)
+            found = suite_or_exit(suite)
             models = list(model or ([found.route] if found.route else []))
             if not models:
                 fail(f"suite {found.name!r} names no route: say which model with --model", 2)
             _check_targets(loaded, models, "--model")
             _check_targets(loaded, [judge], "--judge")
-            plan = _Plan(found, _scorers(found), models, None)
+            plan = _Plan(found, scorers_or_exit(found), models, None)
         runs = _execute(db, loaded, options, plan, overrides, repeats, not no_cache)
         if as_json:
             print_json([_brief(r) for r in runs])
@@ -235,10 +229,7 @@ def _execute(
                 )
         return done
 
-    try:
-        with bar:
-            return asyncio.run(go())
-    except KeyboardInterrupt:
+    def interrupted() -> NoReturn:
         current = bar.current
         if current is None:
             fail("interrupted before any run started", INTERRUPTED)
@@ -247,32 +238,8 @@ def _execute(
             f"`zonegate eval run --resume {current.run_id}`",
             INTERRUPTED,
         )
-    except ZonegateError as exc:
-        fail(exc.message, 2)
-    except (ProviderStartError, CredentialError, ModelFileError) as exc:
-        fail(f"cannot start the gateway: {exc}")
-    except ConfigError as exc:
-        _problems(exc)
 
-
-def _suite(ref: str) -> Suite:
-    try:
-        return resolve_suite(ref)
-    except ConfigError as exc:
-        _problems(exc)
-
-
-def _scorers(suite: Suite) -> list[Scorer]:
-    try:
-        return build_scorers(suite)
-    except ConfigError as exc:
-        _problems(exc)
-
-
-def _problems(exc: ConfigError) -> NoReturn:
-    for problem in exc.problems:
-        stderr.print(str(problem), highlight=False, markup=False)
-    raise typer.Exit(2)
+    return run_in_gateway(bar, go, interrupted)
 
 
 def _resolve_run(repo: EvalRepository, ref: str) -> RunInfo:

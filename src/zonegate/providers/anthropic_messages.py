@@ -35,11 +35,10 @@ from typing import Any
 
 from yarl import URL
 
-from zonegate import __version__
 from zonegate.config.schema import AnthropicProviderConfig, ModelConfig
 from zonegate.errors import InvalidRequest, UpstreamError, ZonegateError
 from zonegate.providers.base import Capabilities, ProviderStartError, SecretResolver, retry_after
-from zonegate.providers.upstream_http import UpstreamHttp, resolve_headers, resolve_secret
+from zonegate.providers.upstream_http import UpstreamHttp, resolve_secret
 from zonegate.wire.anthropic_events import EventsToChatChunks
 from zonegate.wire.anthropic_outbound import chat_to_messages_request, message_to_chat
 from zonegate.wire.openai_chat import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest
@@ -69,29 +68,16 @@ class AnthropicProvider:
         self._secrets = secrets
         self._sampling = settings.sampling == "forward"
         self._url = URL(settings.base_url.rstrip("/") + "/messages")
-        self._http = UpstreamHttp(
-            model_id=model_id,
-            where=f"model {model_id!r} at {self._url.host}",
-            timeouts=settings.timeouts,
-            max_connections=settings.max_connections,
-            max_response_bytes=settings.max_response_bytes,
-        )
+        self._http = UpstreamHttp.for_endpoint(model_id, self._url, settings)
 
     async def start(self) -> None:
         """Resolve the key and headers and open the connection pool (no request is sent)."""
-        if self._http.started:
-            return
+        self._http.start(self._url, self._settings, self._secrets, self._credentials)
+
+    def _credentials(self) -> dict[str, str]:
         settings = self._settings
         key = resolve_secret(self.model_id, "api_key", settings.api_key, self._secrets)
-        defaults = {
-            "Content-Type": "application/json",
-            "Accept": "application/json, text/event-stream",
-            "User-Agent": f"zonegate/{__version__}",
-            "x-api-key": key,
-            "anthropic-version": settings.api_version,
-        }
-        headers = resolve_headers(self.model_id, defaults, settings.headers, self._secrets)
-        self._http.open(headers, tls=self._url.scheme == "https")
+        return {"x-api-key": key, "anthropic-version": settings.api_version}
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -31,14 +31,12 @@ from contextlib import aclosing, contextmanager
 
 from yarl import URL
 
-from zonegate import __version__
 from zonegate.config.schema import GeminiProviderConfig, ModelConfig
 from zonegate.errors import InvalidRequest, UpstreamError, ZonegateError
 from zonegate.providers.base import Capabilities, ProviderStartError, SecretResolver
 from zonegate.providers.upstream_http import (
     RETRYABLE_STATUS,
     UpstreamHttp,
-    resolve_headers,
     resolve_secret,
 )
 from zonegate.wire.gemini import (
@@ -74,28 +72,15 @@ class GeminiProvider:
         base = settings.base_url.rstrip("/") + f"/models/{settings.model}"
         self._complete_url = URL(base + ":generateContent")
         self._stream_url = URL(base + ":streamGenerateContent").with_query(alt="sse")
-        self._http = UpstreamHttp(
-            model_id=model_id,
-            where=f"model {model_id!r} at {self._complete_url.host}",
-            timeouts=settings.timeouts,
-            max_connections=settings.max_connections,
-            max_response_bytes=settings.max_response_bytes,
-        )
+        self._http = UpstreamHttp.for_endpoint(model_id, self._complete_url, settings)
 
     async def start(self) -> None:
         """Resolve the key and headers and open the connection pool (no request is sent)."""
-        if self._http.started:
-            return
-        settings = self._settings
-        key = resolve_secret(self.model_id, "api_key", settings.api_key, self._secrets)
-        defaults = {
-            "Content-Type": "application/json",
-            "Accept": "application/json, text/event-stream",
-            "User-Agent": f"zonegate/{__version__}",
-            "x-goog-api-key": key,
-        }
-        headers = resolve_headers(self.model_id, defaults, settings.headers, self._secrets)
-        self._http.open(headers, tls=self._complete_url.scheme == "https")
+        self._http.start(self._complete_url, self._settings, self._secrets, self._credentials)
+
+    def _credentials(self) -> dict[str, str]:
+        key = resolve_secret(self.model_id, "api_key", self._settings.api_key, self._secrets)
+        return {"x-goog-api-key": key}
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -42,14 +42,12 @@ from typing import Any
 from pydantic import ValidationError
 from yarl import URL
 
-from zonegate import __version__
 from zonegate.config.schema import ModelConfig, OpenAICompatProviderConfig
 from zonegate.errors import InvalidRequest, UpstreamError, ZonegateError
 from zonegate.providers.base import Capabilities, ProviderStartError, SecretResolver
 from zonegate.providers.upstream_http import (
     TOO_LARGE,
     UpstreamHttp,
-    resolve_headers,
     resolve_secret,
 )
 from zonegate.wire.openai_chat import (
@@ -86,29 +84,18 @@ class OpenAICompatProvider:
         self._url = _endpoint(settings, "/chat/completions")
         self._embeddings_url = _endpoint(settings, "/embeddings")
         self._models_url = _endpoint(settings, "/models")
-        self._http = UpstreamHttp(
-            model_id=model_id,
-            where=f"model {model_id!r} at {self._url.host}",
-            timeouts=settings.timeouts,
-            max_connections=settings.max_connections,
-            max_response_bytes=settings.max_response_bytes,
-        )
+        self._http = UpstreamHttp.for_endpoint(model_id, self._url, settings)
 
     async def start(self) -> None:
         """Resolve credentials and open the connection pool (no request is sent)."""
-        if self._http.started:
-            return
-        settings = self._settings
-        defaults = {
-            "Content-Type": "application/json",
-            "Accept": "application/json, text/event-stream",
-            "User-Agent": f"zonegate/{__version__}",
-        }
-        if settings.api_key is not None:
-            key = resolve_secret(self.model_id, "api_key", settings.api_key, self._secrets)
-            defaults["Authorization"] = f"Bearer {key}"
-        headers = resolve_headers(self.model_id, defaults, settings.headers, self._secrets)
-        self._http.open(headers, tls=self._url.scheme == "https")
+        self._http.start(self._url, self._settings, self._secrets, self._credentials)
+
+    def _credentials(self) -> dict[str, str]:
+        """The bearer token when a key is configured; local servers often take none."""
+        if self._settings.api_key is None:
+            return {}
+        key = resolve_secret(self.model_id, "api_key", self._settings.api_key, self._secrets)
+        return {"Authorization": f"Bearer {key}"}
 
     async def aclose(self) -> None:
         await self._http.aclose()

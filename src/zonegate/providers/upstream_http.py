@@ -28,14 +28,15 @@ from __future__ import annotations
 import asyncio
 import re
 import ssl
-from collections.abc import AsyncGenerator, Awaitable, Mapping
-from typing import TypeVar
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
+from typing import Protocol, TypeVar
 
 import aiohttp
 import certifi
 from multidict import CIMultiDictProxy
 from yarl import URL
 
+from zonegate import __version__
 from zonegate.config.schema import Timeouts
 from zonegate.errors import UpstreamError, UpstreamTimeout
 from zonegate.providers.base import ProviderStartError, SecretResolver, retry_after
@@ -74,6 +75,28 @@ _CLEANUP_CLOSED = bool(getattr(aiohttp.connector, "NEEDS_CLEANUP_CLOSED", False)
 
 T = TypeVar("T")
 Headers = CIMultiDictProxy[str]
+
+
+class HttpSettings(Protocol):
+    """What every HTTP provider's config carries for its connection pool and headers."""
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+    @property
+    def timeouts(self) -> Timeouts: ...
+    @property
+    def max_connections(self) -> int: ...
+    @property
+    def max_response_bytes(self) -> int: ...
+
+
+def default_headers() -> dict[str, str]:
+    """The headers every provider sends before its credentials and the configured ones."""
+    return {
+        "Content-Type": "application/json",
+        "Accept": "application/json, text/event-stream",
+        "User-Agent": f"zonegate/{__version__}",
+    }
 
 
 def resolve_headers(
@@ -140,9 +163,38 @@ class UpstreamHttp:
         self.max_response_bytes = max_response_bytes
         self._session: aiohttp.ClientSession | None = None
 
+    @classmethod
+    def for_endpoint(cls, model_id: str, url: URL, settings: HttpSettings) -> UpstreamHttp:
+        """A pool for ``url``'s host, sized and timed as the provider's settings say."""
+        return cls(
+            model_id=model_id,
+            where=f"model {model_id!r} at {url.host}",
+            timeouts=settings.timeouts,
+            max_connections=settings.max_connections,
+            max_response_bytes=settings.max_response_bytes,
+        )
+
     @property
     def started(self) -> bool:
         return self._session is not None
+
+    def start(
+        self,
+        url: URL,
+        settings: HttpSettings,
+        secrets: SecretResolver,
+        credentials: Callable[[], Mapping[str, str]],
+    ) -> None:
+        """Open the pool with the default, credential and configured headers, once.
+
+        ``credentials`` resolves the vendor's key headers; it is called only on the first start,
+        before the configured headers, so a bad key reference is the error reported.
+        """
+        if self.started:
+            return
+        defaults = {**default_headers(), **credentials()}
+        headers = resolve_headers(self.model_id, defaults, settings.headers, secrets)
+        self.open(headers, tls=url.scheme == "https")
 
     def open(self, headers: Mapping[str, str], *, tls: bool) -> None:
         """Open the connection pool (no request is sent); ``tls`` for an https base URL."""
