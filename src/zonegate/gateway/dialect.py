@@ -8,12 +8,12 @@ Anthropic's Messages API. Policy, detection and audit never see the difference.
 
 from __future__ import annotations
 
-import json
 from typing import Any, Protocol
 
 from starlette.responses import Response
 
 from zonegate.errors import ZonegateError
+from zonegate.gateway.errors import error_event, error_response
 from zonegate.gateway.sse import DONE, sse_event
 from zonegate.wire.openai_chat import ChatCompletion, ChatCompletionChunk
 
@@ -60,12 +60,7 @@ class OpenAIDialect:
         return _OpenAIEncoder(include_usage)
 
     def error_response(self, exc: ZonegateError) -> Response:
-        return Response(
-            json.dumps(exc.to_body()),
-            status_code=exc.status,
-            media_type="application/json",
-            headers=exc.headers,
-        )
+        return error_response(exc)
 
 
 class _OpenAIEncoder:
@@ -85,4 +80,4 @@ class _OpenAIEncoder:
         return [DONE]
 
     def error(self, exc: ZonegateError) -> list[bytes]:
-        return [sse_event(json.dumps(exc.to_body()).encode())]
+        return [error_event(exc)]

@@ -9,16 +9,14 @@ it as instructions.
 
 from __future__ import annotations
 
-from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from zonegate.errors import InvalidRequest
 from zonegate.gateway.dispatch import Dispatcher
 from zonegate.gateway.facts import RequestFacts
 from zonegate.gateway.services import GatewayServices
 from zonegate.gateway.sse import SSEResponse
-from zonegate.gateway.steps import Pipeline
+from zonegate.gateway.steps import Pipeline, validated
 from zonegate.wire.openai_embeddings import EmbeddingRequest
 
 
@@ -32,7 +30,7 @@ class EmbeddingsPipeline(Pipeline):
     async def _run(self, request: Request, facts: RequestFacts) -> Response | SSEResponse:
         principal = await self._authenticate(request, facts)
         data = await self._read_json(request)
-        req = _validate(data)
+        req = validated(EmbeddingRequest, data, "embeddings")
         facts.requested_model = req.model
         facts.params = {"inputs": len(req.texts()), "encoding_format": req.encoding_format}
         if req.dimensions is not None:
@@ -46,17 +44,3 @@ class EmbeddingsPipeline(Pipeline):
             result.__pydantic_serializer__.to_json(result, exclude_none=True),
             media_type="application/json",
         )
-
-
-def _validate(data: dict[str, object]) -> EmbeddingRequest:
-    try:
-        return EmbeddingRequest.model_validate(data)
-    except ValidationError as exc:
-        errors = exc.errors(include_url=False)
-        param = ".".join(str(p) for p in errors[0]["loc"])
-        described = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in errors[:5]
-        )
-        raise InvalidRequest(
-            f"invalid embeddings request: {described}", param=param or None
-        ) from None

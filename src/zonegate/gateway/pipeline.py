@@ -13,12 +13,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
-from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
 from zonegate.errors import (
-    InvalidRequest,
     ServiceUnavailable,
     ZonegateError,
 )
@@ -33,7 +31,7 @@ from zonegate.gateway.dispatch import (
 from zonegate.gateway.facts import RequestFacts
 from zonegate.gateway.services import GatewayServices
 from zonegate.gateway.sse import SSEResponse
-from zonegate.gateway.steps import Pipeline
+from zonegate.gateway.steps import Pipeline, validated
 from zonegate.guards.injection.request import score_request
 from zonegate.guards.injection.scorer import label_for
 from zonegate.guards.output import ChunkGuard, OutputGuard, OutputRules, ToolRules, secret_types
@@ -62,7 +60,7 @@ class ChatPipeline(Pipeline):
     async def _run(self, request: Request, facts: RequestFacts) -> Response | SSEResponse:
         principal = await self._authenticate(request, facts)
         data = self.dialect.to_chat(await self._read_json(request))
-        req = _validate(data)
+        req = validated(ChatCompletionRequest, data, "chat-completions")
         facts.requested_model = req.model
         facts.stream = req.stream
         facts.params = _params(req)
@@ -221,22 +219,6 @@ class ChatPipeline(Pipeline):
         if chunk.usage is not None:
             self.dispatch.account(facts, chunk.usage)
         return encoder.chunk(chunk)
-
-
-def _validate(data: dict[str, Any]) -> ChatCompletionRequest:
-    try:
-        return ChatCompletionRequest.model_validate(data)
-    except ValidationError as exc:
-        errors = exc.errors(include_url=False)
-        first = errors[0]
-        param = ".".join(str(p) for p in first["loc"])
-        described = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in errors[:5]
-        )
-        more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
-        raise InvalidRequest(
-            f"invalid chat-completions request: {described}{more}", param=param or None
-        ) from None
 
 
 def _params(req: ChatCompletionRequest) -> dict[str, Any]:

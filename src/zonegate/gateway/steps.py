@@ -12,9 +12,10 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
+from pydantic import BaseModel, ValidationError
 from starlette.datastructures import Headers
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
@@ -28,6 +29,7 @@ from zonegate.errors import (
     ServiceUnavailable,
     ZonegateError,
 )
+from zonegate.gateway.errors import error_response
 from zonegate.gateway.facts import RequestFacts
 from zonegate.gateway.services import GatewayServices
 from zonegate.gateway.sse import SSEResponse
@@ -44,6 +46,7 @@ from zonegate.wire.labels import (
 )
 
 log = logging.getLogger("zonegate.gateway")
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,12 +104,7 @@ class Pipeline:
 
     def error_response(self, exc: ZonegateError) -> Response:
         """An error in the OpenAI shape; dialects with another shape override this."""
-        return Response(
-            json.dumps(exc.to_body()),
-            status_code=exc.status,
-            media_type="application/json",
-            headers=exc.headers,
-        )
+        return error_response(exc)
 
     # -- steps -------------------------------------------------------------------------------
 
@@ -284,3 +282,19 @@ def parse_json(body: bytes) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InvalidRequest("the request body must be a JSON object", code="invalid_json")
     return data
+
+
+def validated(model: type[M], data: Mapping[str, Any], what: str) -> M:
+    """``data`` as ``model``, or ``InvalidRequest`` naming the first five problems by path."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        param = ".".join(str(p) for p in errors[0]["loc"])
+        described = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in errors[:5]
+        )
+        more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+        raise InvalidRequest(
+            f"invalid {what} request: {described}{more}", param=param or None
+        ) from None
