@@ -47,7 +47,21 @@ class Timeouts(Strict):
     total: float = Field(120.0, gt=0)
 
 
-class OpenAICompatProviderConfig(Strict):
+class HttpUpstreamConfig(Strict):
+    """What every provider reached over HTTP takes: extra headers (credentials only as
+    references), timeouts, its connection pool and a limit on what it may send back."""
+
+    headers: Annotated[dict[str, str], AfterValidator(check_headers)] = Field(default_factory=dict)
+    timeouts: Timeouts = Field(default_factory=Timeouts)
+    max_connections: int = Field(100, ge=1)
+    max_response_bytes: int = Field(
+        16 * 1024 * 1024,
+        ge=1024,
+        description="Largest response body (or one streamed event) accepted from the upstream.",
+    )
+
+
+class OpenAICompatProviderConfig(HttpUpstreamConfig):
     """Any OpenAI-compatible endpoint: OpenAI, Mistral, vLLM, Ollama, llama.cpp server, TGI."""
 
     type: Literal["openai_compat"]
@@ -65,17 +79,9 @@ class OpenAICompatProviderConfig(Strict):
         pattern=r"^[0-9A-Za-z.-]+$",
         description="Azure OpenAI's api-version, sent as a query parameter on every call.",
     )
-    headers: Annotated[dict[str, str], AfterValidator(check_headers)] = Field(default_factory=dict)
-    timeouts: Timeouts = Field(default_factory=Timeouts)
-    max_connections: int = Field(100, ge=1)
-    max_response_bytes: int = Field(
-        16 * 1024 * 1024,
-        ge=1024,
-        description="Largest response body (or one streamed event) accepted from the upstream.",
-    )
 
 
-class GeminiProviderConfig(Strict):
+class GeminiProviderConfig(HttpUpstreamConfig):
     """Google's Gemini API (Generative Language API, REST); the key goes in a header only."""
 
     type: Literal["gemini"]
@@ -89,17 +95,9 @@ class GeminiProviderConfig(Strict):
         description="The model name without 'models/', pinned (e.g. 'gemini-2.5-flash-001').",
     )
     api_key: CredentialRef = Field(description="Sent as the x-goog-api-key header.")
-    headers: Annotated[dict[str, str], AfterValidator(check_headers)] = Field(default_factory=dict)
-    timeouts: Timeouts = Field(default_factory=Timeouts)
-    max_connections: int = Field(100, ge=1)
-    max_response_bytes: int = Field(
-        16 * 1024 * 1024,
-        ge=1024,
-        description="Largest response body (or one streamed event) accepted from the upstream.",
-    )
 
 
-class AnthropicProviderConfig(Strict):
+class AnthropicProviderConfig(HttpUpstreamConfig):
     """Anthropic's Messages API; the key goes in the x-api-key header."""
 
     type: Literal["anthropic"]
@@ -132,14 +130,6 @@ class AnthropicProviderConfig(Strict):
         "it): the current API version and some recent models refuse them at any value. "
         "'forward' sends them (a temperature above 1 is refused, not clamped), for an older "
         "api_version and a model that still take them; elsewhere such requests fail with 400.",
-    )
-    headers: Annotated[dict[str, str], AfterValidator(check_headers)] = Field(default_factory=dict)
-    timeouts: Timeouts = Field(default_factory=Timeouts)
-    max_connections: int = Field(100, ge=1)
-    max_response_bytes: int = Field(
-        16 * 1024 * 1024,
-        ge=1024,
-        description="Largest response body (or one streamed event) accepted from the upstream.",
     )
 
 
