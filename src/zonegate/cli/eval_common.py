@@ -43,7 +43,7 @@ TimeoutOption = Annotated[float, typer.Option(min=0.001, help="Seconds one reque
 def config_problems(exc: ConfigError) -> NoReturn:
     """Print every problem of a config or suite error (not just the first) and exit 2."""
     for problem in exc.problems:
-        stderr.print(str(problem), highlight=False, markup=False)
+        stderr.print(str(problem), highlight=False, markup=False, soft_wrap=True)
     raise typer.Exit(USAGE)
 
 

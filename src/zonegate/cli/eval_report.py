@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
 from zonegate.cli.common import ConfigOption, DataDirOption, fail, load, open_database, stderr
+from zonegate.cli.eval_common import config_problems
 from zonegate.errors import ConfigError, ZonegateError
 from zonegate.evals.document import run_document
 from zonegate.evals.report import FORMATS, Report, ReportFormat, build_report, write_report
@@ -208,16 +209,10 @@ def import_(
         try:
             run = import_run(db, file)
         except ConfigError as exc:
-            _problems(exc)
+            config_problems(exc)
         except ZonegateError as exc:
             fail(exc.message, 2)
     Console(highlight=False).print(
         f"imported run {run.run_id} ({run.suite_name}, {run.requested_model}, {run.status})",
         markup=False,
     )
-
-
-def _problems(exc: ConfigError) -> NoReturn:
-    for problem in exc.problems:
-        stderr.print(str(problem), highlight=False, markup=False, soft_wrap=True)
-    raise typer.Exit(2)
