@@ -22,15 +22,15 @@ from zonegate.wire.anthropic_translate import (
     chat_to_message,
     messages_to_chat,
 )
-from zonegate.wire.openai_chat import ChatCompletion, ChatCompletionChunk
+from zonegate.wire.openai_chat import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest
 
 
 class AnthropicDialect:
     endpoint = "messages"
 
-    def to_chat(self, data: dict[str, Any]) -> dict[str, Any]:
+    def to_chat(self, data: dict[str, Any]) -> tuple[dict[str, Any], ChatCompletionRequest]:
         chat = messages_to_chat(parse_messages_request(data))
-        return chat.model_dump(mode="json", exclude_none=True, exclude_unset=True)
+        return chat.model_dump(mode="json", exclude_none=True, exclude_unset=True), chat
 
     def completion(self, completion: ChatCompletion, requested_model: str) -> bytes:
         return json.dumps(chat_to_message(completion, requested_model)).encode()

@@ -1,9 +1,10 @@
 """Wire dialects of the chat pipeline: how a client's API shape maps onto the canonical one.
 
-The pipeline works on OpenAI chat-completions bodies. A dialect turns an inbound body into one
-(``to_chat``), and turns what comes back (a completion, stream chunks, errors) into the client's
-shape. The OpenAI dialect is the identity; ``zonegate.gateway.anthropic_dialect`` speaks
-Anthropic's Messages API. Policy, detection and audit never see the difference.
+The pipeline works on OpenAI chat-completions bodies. A dialect turns an inbound body into one,
+validated (``to_chat``), and turns what comes back (a completion, stream chunks, errors) into
+the client's shape. The OpenAI dialect is the identity;
+``zonegate.gateway.anthropic_dialect`` speaks Anthropic's Messages API. Policy, detection and
+audit never see the difference.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from starlette.responses import Response
 from zonegate.errors import ZonegateError
 from zonegate.gateway.errors import error_event, error_response
 from zonegate.gateway.sse import DONE, sse_event
-from zonegate.wire.openai_chat import ChatCompletion, ChatCompletionChunk
+from zonegate.gateway.steps import validated
+from zonegate.wire.openai_chat import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest
 
 
 class StreamEncoder(Protocol):
@@ -34,8 +36,9 @@ class StreamEncoder(Protocol):
 class Dialect(Protocol):
     endpoint: str  # as named in the audit record
 
-    def to_chat(self, data: dict[str, Any]) -> dict[str, Any]:
-        """The canonical chat body for an inbound one; ``InvalidRequest`` if it is not valid."""
+    def to_chat(self, data: dict[str, Any]) -> tuple[dict[str, Any], ChatCompletionRequest]:
+        """The canonical chat body for an inbound one, and that body validated (each is
+        built once); ``InvalidRequest`` if it is not valid."""
 
     def completion(self, completion: ChatCompletion, requested_model: str) -> bytes:
         """The JSON body answering a non-streaming request."""
@@ -50,8 +53,8 @@ class OpenAIDialect:
 
     endpoint = "chat.completions"
 
-    def to_chat(self, data: dict[str, Any]) -> dict[str, Any]:
-        return data
+    def to_chat(self, data: dict[str, Any]) -> tuple[dict[str, Any], ChatCompletionRequest]:
+        return data, validated(ChatCompletionRequest, data, "chat-completions")
 
     def completion(self, completion: ChatCompletion, requested_model: str) -> bytes:
         return completion.__pydantic_serializer__.to_json(completion, exclude_none=True)

@@ -31,7 +31,7 @@ from zonegate.gateway.dispatch import (
 from zonegate.gateway.facts import RequestFacts
 from zonegate.gateway.services import GatewayServices
 from zonegate.gateway.sse import SSEResponse
-from zonegate.gateway.steps import Pipeline, validated
+from zonegate.gateway.steps import Pipeline
 from zonegate.guards.injection.request import score_request
 from zonegate.guards.injection.scorer import label_for
 from zonegate.guards.output import ChunkGuard, OutputGuard, OutputRules, ToolRules, secret_types
@@ -59,8 +59,7 @@ class ChatPipeline(Pipeline):
 
     async def _run(self, request: Request, facts: RequestFacts) -> Response | SSEResponse:
         principal = await self._authenticate(request, facts)
-        data = self.dialect.to_chat(await self._read_json(request))
-        req = validated(ChatCompletionRequest, data, "chat-completions")
+        data, req = self.dialect.to_chat(await self._read_json(request))
         facts.requested_model = req.model
         facts.stream = req.stream
         facts.params = _params(req)
